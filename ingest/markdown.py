@@ -1,0 +1,474 @@
+"""Parse one Markdown file into term entries with markdown-it-py.
+
+Two layouts are understood, chosen per file:
+
+* a *glossary page*: every H2-or-deeper heading is a term (labels split on ``|``),
+  the blocks under it are its definition, and H1 headings group the terms that
+  follow them into a section (a ``skos:Collection``);
+* a *note*: one term per file, as in Obsidian/Foam vaults. A file is a note when it
+  has YAML front matter or no heading deeper than H1; its title comes from the
+  front matter ``title:``, else the first heading, else the file name, and
+  ``aliases:`` are more labels.
+
+Links are kept as references to resolve later, across files: ``<a href>``,
+Markdown links and ``[[wikilinks]]``. Plain-text stretches that may hold
+mentions of other terms (never code, math, headings or link text) are recorded
+with their offsets so that mention linking never has to re-read raw Markdown.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from kg.labels import detect_lang, split_labels
+from kg.model import Issue, Label
+
+_URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=[.;:])\s+|\n")
+# Opening of an HTML block that markdown-it would extend to the end of the file
+# when never closed (CommonMark block types 1, 2 and 5).
+_SWALLOWING_HTML = {
+    "<!--": "-->",
+    "<![CDATA[": "]]>",
+    "<script": "</script>",
+    "<pre": "</pre>",
+    "<style": "</style>",
+    "<textarea": "</textarea>",
+}
+
+
+@dataclass
+class Ref:
+    """A link written in a definition, not yet resolved to a concept."""
+
+    kind: str  # "link" | "wikilink"
+    target: str  # href, or the wikilink target
+    text: str
+    line: int
+    start: int  # offsets of the link text in the entry's definition
+    end: int
+
+
+@dataclass
+class Segment:
+    """A stretch of plain definition text where mentions of terms may be found."""
+
+    start: int
+    end: int
+    line: int
+
+
+@dataclass
+class Entry:
+    """One term heading (or note) as written, before merging."""
+
+    file: str
+    line: int
+    heading: str
+    labels: list[Label]
+    anchors: set[str] = field(default_factory=set)
+    definition: str = ""
+    refs: list[Ref] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    section: str | None = None  # H1 section title, if any
+    url: str | None = None
+    note: bool = False  # one-term-per-file note
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def sentence_at(self, start: int, end: int) -> str:
+        """The sentence of the definition that contains ``[start, end)``."""
+        text = self.definition
+        left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+        right_match = _SENTENCE_END.search(text, end)
+        right = right_match.start() if right_match else len(text)
+        return text[left:right].strip(" \t-*")
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    entries: list[Entry]
+    url: str | None
+    sections: list[tuple[str, int]]
+    issues: list[Issue]
+    has_term_links: bool = False
+
+
+def _wikilink_rule(state: StateInline, silent: bool) -> bool:
+    """``[[target]]`` / ``[[target|shown text]]`` / ``[[target#heading]]`` as one token."""
+    src, pos = state.src, state.pos
+    if not src.startswith("[[", pos):
+        return False
+    end = src.find("]]", pos + 2)
+    inner = src[pos + 2 : end] if end >= 0 else ""
+    if end < 0 or not inner.strip() or "\n" in inner or "[" in inner:
+        return False
+    if not silent:
+        target, _, shown = inner.partition("|")
+        token = state.push("wikilink", "", 0)
+        token.meta = {"target": target.strip(), "text": (shown or target.split("#")[0]).strip()}
+        token.content = inner
+    state.pos = end + 2
+    return True
+
+
+def make_parser(max_nesting: int = 50) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"maxNesting": max_nesting}).enable("table")
+    md.use(front_matter_plugin).use(dollarmath_plugin)
+    md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    return md
+
+
+_PARSER = make_parser()
+
+
+class _TagReader(HTMLParser):
+    """Reads the tags of one inline HTML fragment (``<a href=...>``, ``</a>``, ``<br>``)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(("start", tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(("start", tag, dict(attrs)))
+        self.tags.append(("end", tag, {}))
+
+    def handle_endtag(self, tag):
+        self.tags.append(("end", tag, {}))
+
+
+def _tags(fragment: str) -> list[tuple[str, str, dict[str, str | None]]]:
+    reader = _TagReader()
+    try:
+        reader.feed(fragment)
+        reader.close()
+    except Exception:  # malformed HTML is text, not an error
+        return []
+    return reader.tags
+
+
+def _strip_tags(html: str) -> str:
+    class _Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+    reader = _Text()
+    try:
+        reader.feed(html)
+        reader.close()
+    except Exception:
+        return html
+    return "".join(reader.parts)
+
+
+def heading_anchor(text: str) -> str:
+    """The anchor the published glossary uses: base64 of the heading text."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def github_slug(text: str) -> str:
+    """GitHub-style heading anchor (``#deep-learning``), used by relative links in notes."""
+    slug = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return slug.replace(" ", "-")
+
+
+class _DefinitionWriter:
+    """Renders the block tokens under a heading to clean text, recording links and
+    the plain-text stretches open to mention linking."""
+
+    def __init__(self, entry: Entry, issues: list[Issue]) -> None:
+        self.entry = entry
+        self.issues = issues
+        self.parts: list[str] = []
+        self.length = 0
+        self.list_depth = 0
+        self.pending_prefix = ""
+        self.in_heading = False
+
+    def emit(self, text: str, line: int | None = None, mentionable: bool = False) -> None:
+        if not text:
+            return
+        if mentionable and line is not None:
+            self.entry.segments.append(Segment(self.length, self.length + len(text), line))
+        self.parts.append(text)
+        self.length += len(text)
+
+    def block(self, token: Token) -> None:
+        line = token.map[0] + 1 if token.map else self.entry.line
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            self.list_depth += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            self.list_depth -= 1
+        elif kind == "list_item_open":
+            self.pending_prefix = "  " * max(self.list_depth - 1, 0) + "- "
+        elif kind == "paragraph_open":
+            self.emit(self.pending_prefix)
+            self.pending_prefix = ""
+        elif kind == "paragraph_close":
+            self.emit("\n")
+        elif kind == "heading_open":
+            self.in_heading = True
+        elif kind == "heading_close":
+            self.in_heading = False
+            self.emit("\n")
+        elif kind == "inline" and self.in_heading:
+            self.emit(_heading_text(token)[0])  # a sub-heading of a note: text, never a mention
+        elif kind == "inline":
+            self.inline(token, line)
+        elif kind in ("fence", "code_block"):
+            self.emit(f"```\n{token.content.rstrip()}\n```\n")
+        elif kind in ("math_block", "math_block_label"):
+            self.emit(f"$$\n{token.content.strip()}\n$$\n")
+        elif kind == "html_block":
+            text = _strip_tags(token.content).strip()
+            if text and not token.content.lstrip().startswith("<!--"):
+                self.emit(text + "\n")
+        elif kind in ("th_close", "td_close"):
+            self.emit(" | ")
+        elif kind == "tr_close":
+            self.emit("\n")
+
+    def inline(self, token: Token, line: int) -> None:
+        link: dict | None = None  # the link being read: kind, target, start offset, line
+
+        def close_link() -> None:
+            nonlocal link
+            if link is not None:
+                text = "".join(self.parts)[link["start"] :].strip()
+                self.entry.refs.append(
+                    Ref(link["kind"], link["target"], text, link["line"], link["start"], self.length)
+                )
+                link = None
+
+        for child in token.children or []:
+            kind = child.type
+            if kind == "text":
+                self.emit(child.content, line, mentionable=link is None)
+            elif kind in ("softbreak", "hardbreak"):
+                self.emit("\n")
+                line += 1
+            elif kind == "code_inline":
+                self.emit(f"`{child.content}`")
+            elif kind == "math_inline":
+                self.emit(f"${child.content}$")
+            elif kind == "math_inline_double":
+                self.emit(f"$${child.content}$$")
+            elif kind == "link_open":
+                close_link()
+                link = {"kind": "link", "target": str(child.attrs.get("href", "")), "start": self.length, "line": line}
+            elif kind == "link_close":
+                close_link()
+            elif kind == "wikilink":
+                start = self.length
+                self.emit(child.meta["text"])
+                self.entry.refs.append(Ref("wikilink", child.meta["target"], child.meta["text"], line, start, self.length))
+            elif kind == "image":
+                self.emit(child.content)
+            elif kind == "html_inline":
+                for event, tag, attrs in _tags(child.content):
+                    if tag == "a" and event == "start" and attrs.get("href"):
+                        close_link()
+                        link = {"kind": "link", "target": str(attrs["href"]), "start": self.length, "line": line}
+                    elif tag == "a" and event == "end":
+                        close_link()
+                    elif tag == "br" and event == "start":
+                        self.emit("\n")
+        if link is not None:
+            self.issues.append(
+                Issue("unclosed_html", "link opened with <a href> is never closed; it ends with its paragraph",
+                      self.entry.file, link["line"], severity="warning")
+            )
+            close_link()
+
+    def finish(self) -> str:
+        text = "".join(self.parts)
+        # Trailing blank space only; offsets recorded above stay valid.
+        return text.rstrip()
+
+
+def _heading_text(inline: Token) -> tuple[str, set[str]]:
+    """Visible text of a heading and the anchors (``<a id>``/``<a name>``) it carries."""
+    parts: list[str] = []
+    anchors: set[str] = set()
+    for child in inline.children or []:
+        if child.type == "html_inline":
+            for event, tag, attrs in _tags(child.content):
+                if event == "start":
+                    for name in ("id", "name"):
+                        if attrs.get(name):
+                            anchors.add(str(attrs[name]))
+        elif child.type == "code_inline":
+            parts.append(child.content)
+        elif child.type == "math_inline":
+            parts.append(f"${child.content}$")
+        elif child.type == "wikilink":
+            parts.append(child.meta["text"])
+        elif child.type in ("text", "softbreak"):
+            parts.append(child.content or " ")
+    return " ".join("".join(parts).split()), anchors
+
+
+def _unclosed_html_line(tokens: list[Token]) -> int | None:
+    """First line of an HTML block that swallows the rest of the file, if any."""
+    for token in tokens:
+        if token.type != "html_block":
+            continue
+        content = token.content.lstrip().lower()
+        for opener, closer in _SWALLOWING_HTML.items():
+            if content.startswith(opener) and closer not in content and token.map:
+                return token.map[0]
+    return None
+
+
+def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_chars: int = 500) -> ParsedFile:
+    """Parse Markdown ``text`` read from ``path`` (used in messages and provenance).
+
+    Args:
+        text: the file's text.
+        path: the file's name as the user gave it (relative to the ingest root).
+        max_labels: labels beyond this in one heading are dropped (with a warning).
+        max_heading_chars: longer headings are not taken as terms (with a warning).
+
+    Returns:
+        The entries, page URL, H1 sections and the issues met on the way.
+    """
+    issues: list[Issue] = []
+    lines = text.split("\n")
+    tokens = _PARSER.parse(text)
+    # An unclosed comment or <pre> would hide every heading after it: say so, then
+    # read the file again with that opener escaped so that nothing else is lost.
+    for _ in range(20):
+        bad = _unclosed_html_line(tokens)
+        if bad is None:
+            break
+        issues.append(Issue("unclosed_html", f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
+                            path, bad + 1, severity="warning"))
+        lines[bad] = "\\" + lines[bad].lstrip()
+        text = "\n".join(lines)
+        tokens = _PARSER.parse(text)
+
+    url = None
+    front: dict = {}
+    for token in tokens:
+        if token.type == "html_block" and (match := _URL_COMMENT.search(token.content)):
+            url = match.group(1).rstrip("#")
+            break
+    if tokens and tokens[0].type == "front_matter":
+        try:
+            loaded = yaml.safe_load(tokens[0].content)
+            front = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            issues.append(Issue("bad_front_matter", f"front matter is not valid YAML: {getattr(error, 'problem', error)}",
+                                path, (mark.line + 2) if mark else 1, severity="warning"))
+
+    headings = [i for i, t in enumerate(tokens) if t.type == "heading_open"]
+    is_note = bool(front) or not any(tokens[i].tag != "h1" for i in headings)
+    parsed = ParsedFile(path=path, entries=[], url=url, sections=[], issues=issues)
+
+    if is_note:
+        entry = _note_entry(tokens, headings, front, path, issues, max_labels)
+        if entry is not None:
+            entry.url = url
+            parsed.entries.append(entry)
+    else:
+        _glossary_entries(tokens, headings, path, parsed, max_labels, max_heading_chars)
+    for entry in parsed.entries:
+        entry.url = entry.url or url
+    parsed.has_term_links = any(_is_term_href(ref) for entry in parsed.entries for ref in entry.refs)
+    return parsed
+
+
+def _is_term_href(ref: Ref) -> bool:
+    if ref.kind == "wikilink":
+        return True
+    target = ref.target.split("#")[0].split("?")[0]
+    return target.endswith((".md", ".markdown")) or (not target and "#" in ref.target)
+
+
+def _labels(texts: list[str], path: str, line: int, issues: list[Issue], max_labels: int) -> list[Label]:
+    if len(texts) > max_labels:
+        issues.append(Issue("too_many_labels", f"heading has {len(texts)} labels; kept the first {max_labels}",
+                            path, line, severity="error"))
+        texts = texts[:max_labels]
+    return [Label(t, detect_lang(t)) for t in texts]
+
+
+def _write_body(entry: Entry, tokens: list[Token], issues: list[Issue]) -> None:
+    writer = _DefinitionWriter(entry, issues)
+    for token in tokens:
+        writer.block(token)
+    entry.definition = writer.finish()
+
+
+def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, max_heading_chars) -> None:
+    section: str | None = None
+    for n, start in enumerate(headings):
+        end = headings[n + 1] if n + 1 < len(headings) else len(tokens)
+        open_token, inline = tokens[start], tokens[start + 1]
+        line = open_token.map[0] + 1 if open_token.map else 1
+        text, anchors = _heading_text(inline)
+        if open_token.tag == "h1":
+            section = text or None
+            if section:
+                parsed.sections.append((section, line))
+            continue
+        if not text:
+            parsed.issues.append(Issue("empty_heading", "heading has no text; not a term", path, line))
+            continue
+        if len(text) > max_heading_chars:
+            parsed.issues.append(Issue("long_heading", f"heading of {len(text)} characters is not taken as a term",
+                                       path, line, severity="error"))
+            continue
+        label_texts = split_labels(text)
+        labels = _labels(label_texts, path, line, parsed.issues, max_labels)
+        entry = Entry(path, line, text, labels, anchors | {heading_anchor(text), github_slug(text)}, section=section)
+        _write_body(entry, tokens[start + 3 : end], parsed.issues)
+        parsed.entries.append(entry)
+
+
+def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], max_labels: int) -> Entry | None:
+    body_start = 1 if tokens and tokens[0].type == "front_matter" else 0
+    title = front.get("title")
+    line = 1
+    anchors: set[str] = set()
+    if headings and not title:
+        first = headings[0]
+        title, anchors = _heading_text(tokens[first + 1])
+        line = tokens[first].map[0] + 1 if tokens[first].map else 1
+        body_start = first + 3
+    elif headings and str(title).strip() == _heading_text(tokens[headings[0] + 1])[0]:
+        body_start = headings[0] + 3  # the heading repeats the title
+    if not title:
+        title = PurePosixPath(path).stem.replace("_", " ")
+    aliases = front.get("aliases") or front.get("alias") or []
+    if isinstance(aliases, str):
+        aliases = [a.strip() for a in aliases.split(",")]
+    texts = split_labels(" | ".join([str(title), *(str(a) for a in aliases if a)]))
+    if not texts:
+        return None
+    entry = Entry(path, line, str(title), _labels(texts, path, line, issues, max_labels),
+                  anchors | {heading_anchor(str(title)), github_slug(str(title))}, note=True)
+    _write_body(entry, tokens[body_start:], issues)
+    return entry

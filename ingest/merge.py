@@ -1,0 +1,139 @@
+"""Merge term entries into concepts: one concept per real concept.
+
+The rule (also in the README):
+
+1. Two entries that share an **English** label (after normalisation: case, width,
+   hyphens) are the same concept: ``## Fine-tuning`` in one file and
+   ``## ファインチューニング | fine-Tuning`` in another.
+2. Two entries that share only a **Japanese** label are the same concept unless
+   both also carry English labels and no English label of one is related to an
+   English label of the other. Related means: one contains the other
+   (Speech Recognition / Automatic Speech Recognition), one is the initials of the
+   other (ROC Curve / Receiver Operating Characteristic Curve, EM / Expectation-
+   Maximization), or they share a content word stem (Sampling Error / Sample
+   Error). So ``正規化 | Regularization`` and ``正規化 | Normalization`` stay two
+   concepts, and the shared label is reported as a conflict.
+3. Merging is transitive, and a merged group is checked as a whole, so an entry
+   never joins two groups that rule 2 keeps apart.
+4. A merged concept keeps every label (first spelling wins, first label of each
+   language is its prefLabel, taken from the fullest entry), every non-empty
+   definition with its source, and every source. Empty duplicate headings add
+   labels and sources, never empty definitions.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from kg.labels import is_abbreviation_of, normalize, slugify
+from kg.model import Issue, Label
+
+from .markdown import Entry
+
+# Words too general to show that two English labels name the same thing.
+_GENERIC = {"learn", "model", "netwo", "funct", "layer", "algor", "metho", "data", "proce", "syste", "the", "of", "and"}
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", normalize(text))} - _GENERIC
+
+
+def english_labels_related(a: str, b: str) -> bool:
+    """Whether two English labels plausibly name one concept.
+
+    >>> english_labels_related("Speech Recognition", "Automatic Speech Recognition")
+    True
+    >>> english_labels_related("ROC Curve", "Receiver Operating Characteristic Curve")
+    True
+    >>> english_labels_related("Regularization", "Normalization")
+    False
+    """
+    na, nb = normalize(a), normalize(b)
+    if na == nb or f" {na} " in f" {nb} " or f" {nb} " in f" {na} ":
+        return True
+    if is_abbreviation_of(a, b) or is_abbreviation_of(b, a):
+        return True
+    return bool(_stems(a) & _stems(b))
+
+
+class _Groups:
+    """Union-find over entry indices, with each root's English labels."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.parent = list(range(len(entries)))
+        self.english = [{l.text for l in e.labels if l.lang == "en"} for e in entries]
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def compatible(self, a: int, b: int) -> bool:
+        ea, eb = self.english[a], self.english[b]
+        if not ea or not eb:
+            return True
+        return any(english_labels_related(x, y) for x in ea for y in eb)
+
+    def union(self, a: int, b: int) -> None:
+        a, b = sorted((a, b))  # the earlier entry stays the root: stable results
+        self.parent[b] = a
+        self.english[a] |= self.english[b]
+
+
+def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
+    """Group entry indices into concepts; report labels shared by concepts kept apart."""
+    by_label: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, entry in enumerate(entries):
+        for label in entry.labels:
+            key = (label.lang, normalize(label.text))
+            if not by_label[key] or by_label[key][-1] != i:
+                by_label[key].append(i)
+
+    groups = _Groups(entries)
+    # English labels first (rule 1), then Japanese (rule 2).
+    for (lang, _key), members in sorted(by_label.items(), key=lambda kv: kv[0][0] != "en"):
+        for other in members[1:]:
+            a, b = groups.find(members[0]), groups.find(other)
+            if a != b and (lang == "en" or groups.compatible(a, b)):
+                groups.union(a, b)
+            elif a != b:
+                # Try to join any already-compatible group that shares this label.
+                for candidate in members[: members.index(other)]:
+                    root = groups.find(candidate)
+                    if root != b and groups.compatible(root, b):
+                        groups.union(root, b)
+                        break
+
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(entries)):
+        clusters[groups.find(i)].append(i)
+    ordered = sorted(clusters.values(), key=lambda members: members[0])
+
+    issues: list[Issue] = []
+    for (lang, key), members in by_label.items():
+        roots = sorted({groups.find(i) for i in members})
+        if len(roots) > 1:
+            firsts = [min(i for i in members if groups.find(i) == root) for root in roots]
+            label = next(l.text for l in entries[firsts[0]].labels if normalize(l.text) == key)
+            names = "; ".join(f"{entries[i].heading} ({entries[i].file}:{entries[i].line})" for i in firsts)
+            issues.append(Issue("label_conflict", f"label {label!r} names {len(roots)} different concepts: {names}",
+                                entries[firsts[0]].file, entries[firsts[0]].line))
+    return ordered, issues
+
+
+def concept_ids(label_lists: list[list[Label]]) -> list[str]:
+    """Stable ids: the slug of the English prefLabel (else the first label), made
+    unique with ``-2``, ``-3`` in order of first appearance."""
+    ids: list[str] = []
+    used: set[str] = set()
+    for labels in label_lists:
+        english = next((l.text for l in labels if l.lang == "en"), None)
+        base = slugify(english or (labels[0].text if labels else "concept"))
+        candidate, n = base, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{base}-{n}"
+        used.add(candidate)
+        ids.append(candidate)
+    return ids

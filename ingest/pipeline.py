@@ -1,0 +1,298 @@
+"""Ingest files into concepts: read, parse, merge duplicates, resolve links and mentions."""
+from __future__ import annotations
+
+import base64
+import binascii
+import posixpath
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from kg.labels import normalize, slugify, split_labels, text_lang
+from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
+from kg.settings import Settings
+
+from .markdown import Entry, ParsedFile, Ref, parse_markdown
+from .mentions import MentionMatcher
+from .merge import concept_ids, group_entries
+from .reader import InputFile, discover, file_digest, read_text
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestResult:
+    """What an ingest produced. ``issues`` with severity ``error`` mean input was lost."""
+
+    concepts: list[Concept] = field(default_factory=list)
+    collections: list[Collection] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    files_read: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not any(issue.severity == "error" for issue in self.issues)
+
+
+def ingest_paths(paths: list[Path | str], settings: Settings | None = None, progress: Progress | None = None) -> IngestResult:
+    """Read Markdown and SKOS files or folders into concepts.
+
+    Args:
+        paths: files or folders; folders are searched recursively.
+        settings: limits and naming; defaults to ``Settings()``.
+        progress: called as ``progress(done, total, file_name)`` after each file.
+
+    Returns:
+        Concepts, collections, every issue met (with file and line), source hashes.
+    """
+    settings = settings or Settings()
+    files, issues = discover([Path(p) for p in paths])
+    result = IngestResult(issues=issues)
+    parsed: list[ParsedFile] = []
+    for n, item in enumerate(files, 1):
+        text, read_issues = read_text(item, settings.max_file_bytes)
+        result.issues.extend(read_issues)
+        if text is not None:
+            result.sources[item.name] = file_digest(item.path)
+            result.files_read += 1
+            if item.kind == "markdown":
+                try:
+                    parsed.append(parse_markdown(text, item.name, max_labels=settings.max_labels_per_heading,
+                                                 max_heading_chars=settings.max_heading_chars))
+                except RecursionError:
+                    result.issues.append(Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error"))
+            else:
+                _import_skos(item, text, result)
+        if progress:
+            progress(n, len(files), item.name)
+    for file in parsed:
+        result.issues.extend(file.issues)
+    _build_concepts(parsed, result)
+    return result
+
+
+def _import_skos(item: InputFile, text: str, result: IngestResult) -> None:
+    from .skos import parse_skos  # rdflib parsing only when SKOS files are given
+
+    imported = parse_skos(text.encode("utf-8"), item.name)
+    taken = {c.id for c in result.concepts}
+    for concept in imported.concepts:
+        if concept.id in taken:
+            result.issues.append(Issue("duplicate_id", f"concept id {concept.id!r} already ingested; renamed", item.name))
+            concept.id = f"{concept.id}-{len(taken)}"
+        taken.add(concept.id)
+        result.concepts.append(concept)
+    result.collections.extend(imported.collections)
+    result.issues.extend(imported.issues)
+
+
+def _collection_ids(file: ParsedFile) -> tuple[Collection, dict[str, Collection]]:
+    stem = PurePosixPath(file.path).with_suffix("").as_posix()
+    whole = Collection(slugify(stem.replace("/", "-")), stem, Source(file.path, 0, file.url))
+    sections = {
+        title: Collection(f"{whole.id}--{slugify(title)}", title, Source(file.path, line, file.url))
+        for title, line in file.sections
+    }
+    return whole, sections
+
+
+class _Resolver:
+    """Resolves written links to entries: by file and anchor, then anchor alone,
+    then the heading encoded in a base64 anchor, then labels."""
+
+    def __init__(self, entries: list[Entry], label_index: dict[str, list[str]], entry_concept: dict[str, str]) -> None:
+        self.by_file_anchor: dict[tuple[str, str], Entry] = {}
+        self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
+        self.by_file: dict[str, list[Entry]] = defaultdict(list)
+        self.by_stem: dict[str, list[Entry]] = defaultdict(list)
+        for entry in entries:
+            self.by_file[entry.file].append(entry)
+            self.by_stem[normalize(PurePosixPath(entry.file).stem)].append(entry)
+            for anchor in entry.anchors:
+                self.by_file_anchor.setdefault((entry.file, anchor), entry)
+                self.by_anchor[anchor].append(entry)
+        self.files = sorted(self.by_file)
+        self.label_index = label_index
+        self.entry_concept = entry_concept
+
+    def _file_for(self, href_path: str, here: str) -> str | None:
+        if not href_path:
+            return here
+        local = posixpath.normpath(posixpath.join(posixpath.dirname(here), href_path))
+        if local in self.by_file:
+            return local
+        # Published URLs (…/output/ai/deep-learning.md): the longest matching path suffix.
+        parts = PurePosixPath(href_path).parts
+        for n in range(len(parts), 0, -1):
+            tail = "/".join(parts[-n:])
+            matches = [f for f in self.files if f == tail or f.endswith("/" + tail)]
+            if len(matches) == 1:
+                return matches[0]
+        return None
+
+    def _by_label(self, text: str) -> str | None:
+        targets = self.label_index.get(normalize(text), [])
+        return targets[0] if len(targets) == 1 else None
+
+    def resolve(self, ref: Ref, here: str) -> str | None:
+        """Concept id a written reference points to, or None."""
+        if ref.kind == "wikilink":
+            title, _, heading = ref.target.partition("#")
+            title = title.strip()
+            if not title:
+                return self._in_file(here, heading)
+            found = self._by_label(title)
+            if found:
+                return found
+            stems = self.by_stem.get(normalize(PurePosixPath(title).stem), [])
+            return self.entry_concept[stems[0].key] if stems else None
+        parts = urlsplit(ref.target)
+        path = unquote(parts.path)
+        anchor = unquote(parts.fragment)
+        file = self._file_for(path, here)
+        if file and anchor and (entry := self.by_file_anchor.get((file, anchor))):
+            return self.entry_concept[entry.key]
+        if anchor and (entries := self.by_anchor.get(anchor)):
+            return self.entry_concept[entries[0].key]
+        if anchor:
+            for heading in (_decode_anchor(anchor), anchor.replace("-", " ")):
+                if heading:
+                    for label in split_labels(heading):
+                        if found := self._by_label(label):
+                            return found
+            return None
+        if file and self.by_file.get(file):
+            return self.entry_concept[self.by_file[file][0].key]
+        return None
+
+    def _in_file(self, file: str, heading: str) -> str | None:
+        for entry in self.by_file.get(file, []):
+            if normalize(entry.heading) == normalize(heading):
+                return self.entry_concept[entry.key]
+        return None
+
+
+def _decode_anchor(anchor: str) -> str | None:
+    try:
+        return base64.b64decode(anchor + "=" * (-len(anchor) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _is_internal(ref: Ref) -> bool:
+    """A link to a term (a Markdown file or an anchor), not to a web page."""
+    if ref.kind == "wikilink":
+        return True
+    parts = urlsplit(ref.target)
+    if parts.scheme in ("mailto", "tel", "data", "javascript"):
+        return False
+    path = parts.path.lower()
+    if parts.scheme in ("http", "https"):
+        return path.endswith((".md", ".markdown"))
+    return path.endswith((".md", ".markdown")) or (not path and bool(parts.fragment)) or path == ""
+
+
+def _merged_labels(group: list[Entry]) -> list[Label]:
+    """All labels of a group, the fullest entry first: it gives the prefLabels."""
+    ordered = sorted(group, key=lambda e: (not e.definition.strip(), -len(e.labels)))
+    labels: list[Label] = []
+    seen: set[str] = set()
+    for entry in ordered:
+        for label in entry.labels:
+            if normalize(label.text) not in seen:
+                seen.add(normalize(label.text))
+                labels.append(label)
+    return labels
+
+
+def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
+    entries = [entry for file in parsed for entry in file.entries]
+    index_groups, merge_issues = group_entries(entries)
+    result.issues.extend(merge_issues)
+    groups = [[entries[i] for i in members] for members in index_groups]
+    group_labels = [_merged_labels(group) for group in groups]
+    ids = concept_ids(group_labels)
+
+    file_collections: dict[str, tuple[Collection, dict[str, Collection]]] = {}
+    for file in parsed:
+        whole, sections = _collection_ids(file)
+        file_collections[file.path] = (whole, sections)
+        if file.entries:
+            result.collections.append(whole)
+            result.collections.extend(c for title, c in sections.items()
+                                      if any(e.section == title for e in file.entries))
+
+    entry_concept: dict[str, str] = {}
+    concepts: list[Concept] = []
+    for concept_id, group, labels in zip(ids, groups, group_labels):
+        collections: list[str] = []
+        for entry in group:
+            whole, sections = file_collections[entry.file]
+            for collection in (whole, sections.get(entry.section or "")):
+                if collection and collection.id not in collections:
+                    collections.append(collection.id)
+            entry_concept[entry.key] = concept_id
+        concepts.append(Concept(
+            id=concept_id,
+            labels=labels,
+            definitions=[Definition(e.definition, Source(e.file, e.line, e.url), text_lang(e.definition))
+                         for e in group if e.definition.strip()],
+            sources=[Source(e.file, e.line, e.url) for e in group],
+            collections=collections,
+        ))
+    by_id = {c.id: c for c in concepts}
+
+    label_index: dict[str, list[str]] = defaultdict(list)
+    for concept in concepts:
+        for label in concept.labels:
+            targets = label_index[normalize(label.text)]
+            if concept.id not in targets:
+                targets.append(concept.id)
+    resolver = _Resolver(entries, label_index, entry_concept)
+
+    # Unambiguous labels only: a mention of 正規化 cannot say which concept it means.
+    matcher = MentionMatcher({
+        label.text: concept.id
+        for concept in concepts for label in concept.labels
+        if len(label_index[normalize(label.text)]) == 1
+    })
+    links_mode = {file.path: file.has_term_links for file in parsed}
+
+    for entry in entries:
+        concept = by_id[entry_concept[entry.key]]
+        linked: set[str] = set()
+        for ref in entry.refs:
+            if not _is_internal(ref):
+                continue
+            target = resolver.resolve(ref, entry.file)
+            if target is None:
+                result.issues.append(Issue("broken_link", f"link to {ref.target!r} ({ref.text!r}) resolves to no term",
+                                           entry.file, ref.line, (concept.id,)))
+                continue
+            if target == concept.id:
+                result.issues.append(Issue("self_link", f"{concept.name!r} links to itself ({ref.text!r})",
+                                           entry.file, ref.line, (concept.id,), severity="info"))
+                continue
+            linked.add(target)
+            concept.links.append(Link(target, ref.kind, ref.text, entry.sentence_at(ref.start, ref.end),
+                                      Source(entry.file, ref.line, entry.url)))
+        for segment in entry.segments:
+            for mention in matcher.find(entry.definition, segment.start, segment.end):
+                if mention.target == concept.id:
+                    continue
+                if links_mode[entry.file]:
+                    if mention.target not in linked:
+                        linked.add(mention.target)  # report each unlinked term once per definition
+                        result.issues.append(Issue(
+                            "unlinked_mention",
+                            f"definition of {concept.name!r} names {by_id[mention.target].name!r} "
+                            f"({mention.text!r}) without linking it",
+                            entry.file, segment.line, (concept.id, mention.target), severity="info"))
+                else:
+                    concept.links.append(Link(mention.target, "mention", mention.text,
+                                              entry.sentence_at(mention.start, mention.end),
+                                              Source(entry.file, segment.line, entry.url)))
+    result.concepts.extend(concepts)

@@ -1,0 +1,256 @@
+"""The Python API: one ``Glossary`` object that the CLI, the server and notebooks use."""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+
+from kg.errors import BadParameterError, NotFoundError
+from kg.graph import link_graph
+from kg.labels import normalize
+from kg.model import Collection, Concept, Issue
+from kg.settings import Settings
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import rdflib
+
+    from kg.quality import QualityReport
+
+
+class Glossary:
+    """Concepts with their labels, definitions, links, collections and ingest issues.
+
+    Build one from an ingest (``Glossary.from_ingest``) or open the current version
+    of a store (``Glossary.open``). Lookups accept an id or any label, in any case
+    and width.
+    """
+
+    def __init__(
+        self,
+        concepts: Iterable[Concept],
+        collections: Iterable[Collection] = (),
+        issues: Iterable[Issue] = (),
+        *,
+        settings: Settings | None = None,
+        version: str | None = None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.concepts: dict[str, Concept] = {c.id: c for c in concepts}
+        self.collections: dict[str, Collection] = {c.id: c for c in collections}
+        self.issues: list[Issue] = list(issues)
+        self.version = version
+        self.manifest = manifest or {}
+        self._by_label: dict[str, list[str]] = defaultdict(list)
+        for concept in self.concepts.values():
+            for key in {normalize(concept.id), *(normalize(l.text) for l in concept.labels)}:
+                if concept.id not in self._by_label[key]:
+                    self._by_label[key].append(concept.id)
+        # Sorted (normalised label, id, label) for prefix lookups by bisection.
+        self._prefix_index = sorted(
+            (normalize(l.text), c.id, l.text, l.lang) for c in self.concepts.values() for l in c.labels
+        )
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_ingest(cls, result, settings: Settings | None = None, **kwargs) -> "Glossary":
+        """From an ``ingest.pipeline.IngestResult``."""
+        return cls(result.concepts, result.collections, result.issues, settings=settings, **kwargs)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> "Glossary":
+        """The current version of the store named by ``settings.store``.
+
+        Raises:
+            StoreError: no version has been written yet, or it cannot be read.
+        """
+        from kg.store import Store
+
+        settings = settings or Settings()
+        return Store(settings.store).load(settings=settings)
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def __contains__(self, ref: str) -> bool:
+        return bool(self._candidates(ref))
+
+    def _candidates(self, ref: str) -> list[str]:
+        if ref in self.concepts:
+            return [ref]
+        return self._by_label.get(normalize(ref), [])
+
+    def get(self, ref: str) -> Concept:
+        """The concept with id or label ``ref``.
+
+        When a label names several concepts (正規化), the first is returned; see
+        ``candidates`` for all of them.
+
+        Raises:
+            NotFoundError: nothing has that id or label; carries ``suggestions``.
+        """
+        ids = self._candidates(ref)
+        if not ids:
+            raise NotFoundError(f"no concept with id or label {ref!r}", term=ref, suggestions=self.suggest(ref))
+        return self.concepts[ids[0]]
+
+    def candidates(self, ref: str) -> list[Concept]:
+        """Every concept with id or label ``ref`` (several when a label is shared)."""
+        return [self.concepts[i] for i in self._candidates(ref)]
+
+    def suggest(self, text: str, limit: int = 5) -> list[dict[str, str]]:
+        """Close labels for a term that was not found (fuzzy, case- and width-insensitive)."""
+        key = normalize(text)
+        if not key or not self._by_label:
+            return []
+        matches = process.extract(key, list(self._by_label), scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=60)
+        seen: set[str] = set()
+        out: list[dict[str, str]] = []
+        for label_key, _score, _ in matches:
+            for concept_id in self._by_label[label_key]:
+                if concept_id not in seen:
+                    seen.add(concept_id)
+                    out.append({"id": concept_id, "label": self._display_label(concept_id, label_key)})
+        return out[:limit]
+
+    def _display_label(self, concept_id: str, key: str) -> str:
+        concept = self.concepts[concept_id]
+        return next((l.text for l in concept.labels if normalize(l.text) == key), concept.name)
+
+    def lookup(self, prefix: str, limit: int = 20) -> list[dict[str, str]]:
+        """Autocomplete: concepts with a label starting with ``prefix`` (then containing it).
+
+        Each hit is ``{"id", "label", "lang", "name"}``; one hit per concept, shortest
+        matching label first.
+        """
+        if limit < 1:
+            raise BadParameterError("limit must be at least 1", parameter="limit")
+        key = normalize(prefix)
+        hits: list[tuple[int, int, str, str, str]] = []
+        if key:
+            start = bisect.bisect_left(self._prefix_index, (key,))
+            for label_key, concept_id, text, lang in self._prefix_index[start:]:
+                if not label_key.startswith(key):
+                    break
+                hits.append((0, len(label_key), concept_id, text, lang))
+            for label_key, concept_id, text, lang in self._prefix_index:
+                if key in label_key and not label_key.startswith(key):
+                    hits.append((1, len(label_key), concept_id, text, lang))
+        else:
+            hits = [(0, len(k), i, t, l) for k, i, t, l in self._prefix_index]
+        hits.sort(key=lambda h: (h[0], h[1], h[3]))
+        out: list[dict[str, str]] = []
+        seen: set[str] = set()
+        for _rank, _length, concept_id, text, lang in hits:
+            if concept_id in seen:
+                continue
+            seen.add(concept_id)
+            out.append({"id": concept_id, "label": text, "lang": lang, "name": self.concepts[concept_id].name})
+            if len(out) >= limit:
+                break
+        return out
+
+    # -- graph ------------------------------------------------------------------------
+
+    @cached_property
+    def graph(self) -> "nx.DiGraph":
+        """NetworkX view: A -> B when A's definition links to B (see ``kg.graph``)."""
+        return link_graph(self.concepts.values())
+
+    def uri(self, concept_id: str) -> str:
+        concept = self.concepts.get(concept_id)
+        if concept is not None and concept.uri:
+            return concept.uri
+        return f"{self.settings.namespace}{concept_id}"
+
+    def links_out(self, concept_id: str) -> list[dict[str, Any]]:
+        return [self._edge_view(target, data) for target, data in self.graph.succ[concept_id].items()]
+
+    def links_in(self, concept_id: str) -> list[dict[str, Any]]:
+        return [self._edge_view(source, data) for source, data in self.graph.pred[concept_id].items()]
+
+    def _edge_view(self, other: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": other,
+            "name": self.concepts[other].name,
+            "kinds": sorted(data["kinds"]),
+            "count": data["count"],
+            "evidence": data["sentences"][:3],
+        }
+
+    def concept_view(self, ref: str) -> dict[str, Any]:
+        """Everything about one concept as plain data (what ``GET /concepts/{id}`` returns)."""
+        concept = self.get(ref)
+        labels: dict[str, dict[str, Any]] = {}
+        pref = concept.pref_labels()
+        for lang, text in pref.items():
+            labels[lang] = {"pref": text, "alt": [l.text for l in concept.labels if l.lang == lang and l.text != text]}
+        others = [c.id for c in self.candidates(ref) if c.id != concept.id]
+        view: dict[str, Any] = {
+            "id": concept.id,
+            "uri": self.uri(concept.id),
+            "name": concept.name,
+            "labels": labels,
+            "definitions": [
+                {"text": d.text, "lang": d.lang, "source": _source_view(d.source)} for d in concept.definitions
+            ],
+            "sources": [_source_view(s) for s in concept.sources],
+            "collections": [
+                {"id": c, "label": self.collections[c].label if c in self.collections else c} for c in concept.collections
+            ],
+            "links_out": self.links_out(concept.id),
+            "links_in": self.links_in(concept.id),
+            "broader": [{"id": b, "name": self.concepts[b].name} for b in concept.broader if b in self.concepts],
+            "narrower": [
+                {"id": c.id, "name": c.name} for c in self.concepts.values() if concept.id in c.broader
+            ],
+        }
+        if others:
+            view["same_label_as"] = [{"id": o, "name": self.concepts[o].name} for o in others]
+        return view
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "concepts": len(self.concepts),
+            "store_version": self.version,
+            "model": self.manifest.get("model"),
+        }
+
+    # -- RDF, export and quality ----------------------------------------------------------
+
+    def to_rdf(self) -> "rdflib.Graph":
+        """The glossary as an rdflib graph in SKOS (see ``kg.rdf``)."""
+        from kg.rdf import to_rdf
+
+        return to_rdf(self)
+
+    def export(self, fmt: str = "turtle") -> tuple[bytes, str]:
+        """Serialise the SKOS graph; ``fmt`` is a format name, alias or media type.
+
+        Returns:
+            ``(data, media_type)``.
+        """
+        from kg.formats import serialize
+
+        return serialize(self.to_rdf(), fmt)
+
+    def quality(self) -> "QualityReport":
+        """The SKOS quality report (see ``kg.quality``)."""
+        from kg.quality import quality_report
+
+        return quality_report(self)
+
+
+def _source_view(source) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"file": source.file, "line": source.line, "url": source.url}

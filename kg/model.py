@@ -1,0 +1,140 @@
+"""The concept model every layer shares: plain dataclasses, JSON round-trippable."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was read: a file (as given to ingest), a 1-based line, the page URL."""
+
+    file: str
+    line: int = 0
+    url: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class Definition:
+    text: str
+    source: Source | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference from one concept's definition to another concept.
+
+    ``kind`` is ``link`` (an explicit Markdown/HTML link), ``wikilink`` or
+    ``mention`` (a known label found in plain text). ``sentence`` is the sentence
+    of the definition that holds it: the evidence later layers explain paths with.
+    """
+
+    target: str
+    kind: str = "link"
+    text: str = ""
+    sentence: str = ""
+    source: Source | None = None
+
+
+@dataclass
+class Concept:
+    """One real concept, possibly merged from several headings and files.
+
+    ``labels`` keep their order: the first label of each language is its prefLabel.
+    """
+
+    id: str
+    labels: list[Label] = field(default_factory=list)
+    definitions: list[Definition] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)
+    broader: list[str] = field(default_factory=list)
+    uri: str | None = None  # set when imported from SKOS with its own URI
+
+    def pref_labels(self) -> dict[str, str]:
+        """The first label of each language."""
+        pref: dict[str, str] = {}
+        for label in self.labels:
+            pref.setdefault(label.lang, label.text)
+        return pref
+
+    def alt_labels(self) -> list[Label]:
+        pref = self.pref_labels()
+        return [label for label in self.labels if pref[label.lang] != label.text]
+
+    @property
+    def name(self) -> str:
+        """A display name: the English prefLabel, else the first label."""
+        pref = self.pref_labels()
+        return pref.get("en") or (self.labels[0].text if self.labels else self.id)
+
+    @property
+    def definition_text(self) -> str:
+        return "\n\n".join(d.text for d in self.definitions if d.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Concept":
+        def source(value: dict | None) -> Source | None:
+            return Source(**value) if value else None
+
+        return cls(
+            id=data["id"],
+            labels=[Label(**label) for label in data.get("labels", [])],
+            definitions=[
+                Definition(text=d["text"], source=source(d.get("source")), lang=d.get("lang"))
+                for d in data.get("definitions", [])
+            ],
+            sources=[Source(**s) for s in data.get("sources", [])],
+            links=[Link(**{**link, "source": source(link.get("source"))}) for link in data.get("links", [])],
+            collections=list(data.get("collections", [])),
+            broader=list(data.get("broader", [])),
+            uri=data.get("uri"),
+        )
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A group of concepts: a source file or an H1 section (a ``skos:Collection``)."""
+
+    id: str
+    label: str
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding of ingest or of the quality report, with where it was found."""
+
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    concepts: tuple[str, ...] = ()
+    severity: str = "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else (f"{self.file}: " if self.file else "")
+        return f"{where}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["concepts"] = list(self.concepts)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Issue":
+        return cls(**{**data, "concepts": tuple(data.get("concepts", ()))})

@@ -1,0 +1,38 @@
+"""Every setting of the product, declared once (environment prefix ``KG_``)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The glossary that ships with the product and is served when the store is empty.
+BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def default_store_dir() -> Path:
+    """``$XDG_DATA_HOME/kg/store`` (``~/.local/share/kg/store``)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kg" / "store"
+
+
+class Settings(BaseSettings):
+    """Typed settings; each field can be set as ``KG_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KG_", extra="ignore")
+
+    store: Path = Field(default_factory=default_store_dir, description="Store directory.")
+    base_uri: str = Field("https://example.org/glossary/", description="Namespace of concept URIs.")
+    scheme_title: str = Field("Glossary", description="Title of the skos:ConceptScheme.")
+    default_glossary: Path = Field(BUNDLED_DATA, description="What `kg serve` ingests into an empty store.")
+    max_file_bytes: int = Field(20 * 1024 * 1024, description="Larger input files are skipped with a warning.")
+    max_labels_per_heading: int = Field(50, description="Labels beyond this in one heading are dropped with a warning.")
+    max_heading_chars: int = Field(500, description="Longer headings are not terms (warned).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    reload_interval: float = Field(1.0, description="Seconds between checks for a newer store version while serving.")
+
+    @property
+    def namespace(self) -> str:
+        return self.base_uri if self.base_uri.endswith(("/", "#")) else self.base_uri + "/"
