@@ -34,7 +34,7 @@ from kg.labels import detect_lang, split_labels
 from kg.model import Issue, Label
 
 _URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=[.;:])\s+|\n")
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=\.)\s+|\n")
 # Opening of an HTML block that markdown-it would extend to the end of the file
 # when never closed (CommonMark block types 1, 2 and 5).
 _SWALLOWING_HTML = {

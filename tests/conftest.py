@@ -1,0 +1,63 @@
+"""Shared fixtures: the real corpus from ../shared (skipped only outside CI), settings
+pointing at a temporary store, and small committed fixtures."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kg.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("KG_SHARED_DIR", ROOT.parent / "shared"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing: CI must run beside ../shared")
+        pytest.skip(f"{path} not present (the shared corpus sits beside the checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def linked_corpus() -> Path:
+    return _shared_path("corpus", "tech_glossary", "linked")
+
+
+@pytest.fixture(scope="session")
+def raw_corpus() -> Path:
+    return _shared_path("corpus", "tech_glossary", "raw")
+
+
+@pytest.fixture(scope="session")
+def skos_dir() -> Path:
+    return _shared_path("corpus", "skos")
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    return _shared_path("eval")
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a fresh store under tmp_path and the default base URI."""
+    return Settings(store=tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def linked_glossary(linked_corpus):
+    """The whole linked corpus ingested once (no store)."""
+    from ingest import ingest_paths
+    from kg import Glossary
+
+    return Glossary.from_ingest(ingest_paths([linked_corpus]))
