@@ -33,6 +33,10 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from kg.labels import detect_lang, split_labels
 from kg.model import Issue, Label
 
+# Publishers insert term links even inside math; keep the math, drop the tags.
+_ANCHOR_TAG = re.compile(r"</?a\b[^>]*>", re.IGNORECASE)
+# Deeper nesting than this stops markdown-it for good; see _parse_resilient.
+_MAX_NESTING = 50
 _URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=\.)\s+|\n")
 # Opening of an HTML block that markdown-it would extend to the end of the file
@@ -46,7 +50,6 @@ _SWALLOWING_HTML = {
     "<textarea": "</textarea>",
 }
 
-
 @dataclass
 class Ref:
     """A link written in a definition, not yet resolved to a concept."""
@@ -58,7 +61,6 @@ class Ref:
     start: int  # offsets of the link text in the entry's definition
     end: int
 
-
 @dataclass
 class Segment:
     """A stretch of plain definition text where mentions of terms may be found."""
@@ -66,7 +68,6 @@ class Segment:
     start: int
     end: int
     line: int
-
 
 @dataclass
 class Entry:
@@ -96,7 +97,6 @@ class Entry:
         right = right_match.start() if right_match else len(text)
         return text[left:right].strip(" \t-*")
 
-
 @dataclass
 class ParsedFile:
     path: str
@@ -105,7 +105,6 @@ class ParsedFile:
     sections: list[tuple[str, int]]
     issues: list[Issue]
     has_term_links: bool = False
-
 
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     """``[[target]]`` / ``[[target|shown text]]`` / ``[[target#heading]]`` as one token."""
@@ -124,16 +123,13 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     state.pos = end + 2
     return True
 
-
-def make_parser(max_nesting: int = 50) -> MarkdownIt:
+def make_parser(max_nesting: int = _MAX_NESTING) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"maxNesting": max_nesting}).enable("table")
     md.use(front_matter_plugin).use(dollarmath_plugin)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     return md
 
-
 _PARSER = make_parser()
-
 
 class _TagReader(HTMLParser):
     """Reads the tags of one inline HTML fragment (``<a href=...>``, ``</a>``, ``<br>``)."""
@@ -152,7 +148,6 @@ class _TagReader(HTMLParser):
     def handle_endtag(self, tag):
         self.tags.append(("end", tag, {}))
 
-
 def _tags(fragment: str) -> list[tuple[str, str, dict[str, str | None]]]:
     reader = _TagReader()
     try:
@@ -161,7 +156,6 @@ def _tags(fragment: str) -> list[tuple[str, str, dict[str, str | None]]]:
     except Exception:  # malformed HTML is text, not an error
         return []
     return reader.tags
-
 
 def _strip_tags(html: str) -> str:
     class _Text(HTMLParser):
@@ -180,17 +174,14 @@ def _strip_tags(html: str) -> str:
         return html
     return "".join(reader.parts)
 
-
 def heading_anchor(text: str) -> str:
     """The anchor the published glossary uses: base64 of the heading text."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
 
 def github_slug(text: str) -> str:
     """GitHub-style heading anchor (``#deep-learning``), used by relative links in notes."""
     slug = re.sub(r"[^\w\- ]", "", text.strip().lower())
     return slug.replace(" ", "-")
-
 
 class _DefinitionWriter:
     """Renders the block tokens under a heading to clean text, recording links and
@@ -239,7 +230,7 @@ class _DefinitionWriter:
         elif kind in ("fence", "code_block"):
             self.emit(f"```\n{token.content.rstrip()}\n```\n")
         elif kind in ("math_block", "math_block_label"):
-            self.emit(f"$$\n{token.content.strip()}\n$$\n")
+            self.emit(f"$$\n{_ANCHOR_TAG.sub('', token.content).strip()}\n$$\n")
         elif kind == "html_block":
             text = _strip_tags(token.content).strip()
             if text and not token.content.lstrip().startswith("<!--"):
@@ -271,9 +262,9 @@ class _DefinitionWriter:
             elif kind == "code_inline":
                 self.emit(f"`{child.content}`")
             elif kind == "math_inline":
-                self.emit(f"${child.content}$")
+                self.emit(f"${_ANCHOR_TAG.sub('', child.content)}$")
             elif kind == "math_inline_double":
-                self.emit(f"$${child.content}$$")
+                self.emit(f"$${_ANCHOR_TAG.sub('', child.content)}$$")
             elif kind == "link_open":
                 close_link()
                 link = {"kind": "link", "target": str(child.attrs.get("href", "")), "start": self.length, "line": line}
@@ -306,7 +297,6 @@ class _DefinitionWriter:
         # Trailing blank space only; offsets recorded above stay valid.
         return text.rstrip()
 
-
 def _heading_text(inline: Token) -> tuple[str, set[str]]:
     """Visible text of a heading and the anchors (``<a id>``/``<a name>``) it carries."""
     parts: list[str] = []
@@ -328,7 +318,6 @@ def _heading_text(inline: Token) -> tuple[str, set[str]]:
             parts.append(child.content or " ")
     return " ".join("".join(parts).split()), anchors
 
-
 def _unclosed_html_line(tokens: list[Token]) -> int | None:
     """First line of an HTML block that swallows the rest of the file, if any."""
     for token in tokens:
@@ -340,6 +329,38 @@ def _unclosed_html_line(tokens: list[Token]) -> int | None:
                 return token.map[0]
     return None
 
+def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: int = 0) -> list[Token]:
+    """Parse, recovering from the two inputs after which markdown-it reads nothing more.
+
+    An unclosed comment or ``<pre>`` runs to the end of the file: the opener is
+    escaped and the file read again. Nesting deeper than the parser's limit makes it
+    stop for good: the deep block is cut there and parsing resumes at the next
+    top-level block, so later terms are not lost.
+    """
+    for _ in range(20):
+        tokens = _PARSER.parse("\n".join(lines))
+        bad = _unclosed_html_line(tokens)
+        if bad is None:
+            break
+        issues.append(Issue("unclosed_html", f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
+                            path, offset + bad + 1, severity="warning"))
+        lines = lines[:bad] + ["\\" + lines[bad].lstrip()] + lines[bad + 1 :]
+    deep = next((t for t in tokens if t.level >= _MAX_NESTING - 1 and t.map), None)
+    if deep is None:
+        return tokens
+    start = deep.map[0]
+    resume = next((i for i in range(start + 1, len(lines))
+                   if lines[i][:1] not in ("", " ", "\t", ">") and not lines[i - 1].strip()), None)
+    issues.append(Issue("too_deep", f"nesting deeper than {_MAX_NESTING} levels; the deeper part is not read",
+                        path, offset + start + 1, severity="error"))
+    if resume is None:
+        return tokens
+    head = _PARSER.parse("\n".join(lines[:resume]))
+    tail = _parse_resilient(lines[resume:], path, issues, offset + resume)
+    for token in tail:  # token lines are relative to the part they were parsed from
+        if token.map:
+            token.map = [token.map[0] + resume, token.map[1] + resume]
+    return head + tail
 
 def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_chars: int = 500) -> ParsedFile:
     """Parse Markdown ``text`` read from ``path`` (used in messages and provenance).
@@ -354,20 +375,7 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
         The entries, page URL, H1 sections and the issues met on the way.
     """
     issues: list[Issue] = []
-    lines = text.split("\n")
-    tokens = _PARSER.parse(text)
-    # An unclosed comment or <pre> would hide every heading after it: say so, then
-    # read the file again with that opener escaped so that nothing else is lost.
-    for _ in range(20):
-        bad = _unclosed_html_line(tokens)
-        if bad is None:
-            break
-        issues.append(Issue("unclosed_html", f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
-                            path, bad + 1, severity="warning"))
-        lines[bad] = "\\" + lines[bad].lstrip()
-        text = "\n".join(lines)
-        tokens = _PARSER.parse(text)
-
+    tokens = _parse_resilient(text.split("\n"), path, issues)
     url = None
     front: dict = {}
     for token in tokens:
@@ -399,13 +407,11 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
     parsed.has_term_links = any(_is_term_href(ref) for entry in parsed.entries for ref in entry.refs)
     return parsed
 
-
 def _is_term_href(ref: Ref) -> bool:
     if ref.kind == "wikilink":
         return True
     target = ref.target.split("#")[0].split("?")[0]
     return target.endswith((".md", ".markdown")) or (not target and "#" in ref.target)
-
 
 def _labels(texts: list[str], path: str, line: int, issues: list[Issue], max_labels: int) -> list[Label]:
     if len(texts) > max_labels:
@@ -414,13 +420,11 @@ def _labels(texts: list[str], path: str, line: int, issues: list[Issue], max_lab
         texts = texts[:max_labels]
     return [Label(t, detect_lang(t)) for t in texts]
 
-
 def _write_body(entry: Entry, tokens: list[Token], issues: list[Issue]) -> None:
     writer = _DefinitionWriter(entry, issues)
     for token in tokens:
         writer.block(token)
     entry.definition = writer.finish()
-
 
 def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, max_heading_chars) -> None:
     section: str | None = None
@@ -446,7 +450,6 @@ def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, ma
         entry = Entry(path, line, text, labels, anchors | {heading_anchor(text), github_slug(text)}, section=section)
         _write_body(entry, tokens[start + 3 : end], parsed.issues)
         parsed.entries.append(entry)
-
 
 def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], max_labels: int) -> Entry | None:
     body_start = 1 if tokens and tokens[0].type == "front_matter" else 0

@@ -90,11 +90,26 @@ def _import_skos(item: InputFile, text: str, result: IngestResult) -> None:
 
 
 def _collection_ids(file: ParsedFile) -> tuple[Collection, dict[str, Collection]]:
-    stem = PurePosixPath(file.path).with_suffix("").as_posix()
+    """The file's collection and one per H1 section that groups terms.
+
+    Notes (one term per file) are grouped by folder instead. A single H1 over all
+    the terms of a page is the page's title, not a section.
+    """
+    path = PurePosixPath(file.path)
+    if file.entries and all(e.note for e in file.entries):
+        folder = path.parent.as_posix()
+        name = "notes" if folder == "." else folder
+        return Collection(slugify(name.replace("/", "-")), name, Source(folder, 0)), {}
+    stem = path.with_suffix("").as_posix()
+    used = [(title, line) for title, line in file.sections if any(e.section == title for e in file.entries)]
+    first_term_line = min((e.line for e in file.entries), default=0)
+    if len(used) == 1 and all(e.section == used[0][0] for e in file.entries) and used[0][1] < first_term_line:
+        title, line = used[0]
+        return Collection(slugify(stem.replace("/", "-")), title, Source(file.path, line, file.url)), {}
     whole = Collection(slugify(stem.replace("/", "-")), stem, Source(file.path, 0, file.url))
     sections = {
         title: Collection(f"{whole.id}--{slugify(title)}", title, Source(file.path, line, file.url))
-        for title, line in file.sections
+        for title, line in used
     }
     return whole, sections
 
@@ -220,10 +235,9 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     for file in parsed:
         whole, sections = _collection_ids(file)
         file_collections[file.path] = (whole, sections)
-        if file.entries:
+        if file.entries and whole.id not in {c.id for c in result.collections}:
             result.collections.append(whole)
-            result.collections.extend(c for title, c in sections.items()
-                                      if any(e.section == title for e in file.entries))
+        result.collections.extend(sections.values())
 
     entry_concept: dict[str, str] = {}
     concepts: list[Concept] = []

@@ -30,7 +30,7 @@ def discover(paths: list[Path]) -> tuple[list[InputFile], list[Issue]]:
         elif root.is_dir():
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
-                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                if any(part.startswith(".") for part in rel.parts) or not (path.is_file() or path.is_symlink()):
                     continue
                 kind = _kind(path)
                 if kind:
