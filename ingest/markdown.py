@@ -15,6 +15,7 @@ Markdown links and ``[[wikilinks]]``. Plain-text stretches that may hold
 mentions of other terms (never code, math, headings or link text) are recorded
 with their offsets so that mention linking never has to re-read raw Markdown.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,6 +51,7 @@ _SWALLOWING_HTML = {
     "<textarea": "</textarea>",
 }
 
+
 @dataclass
 class Ref:
     """A link written in a definition, not yet resolved to a concept."""
@@ -61,6 +63,7 @@ class Ref:
     start: int  # offsets of the link text in the entry's definition
     end: int
 
+
 @dataclass
 class Segment:
     """A stretch of plain definition text where mentions of terms may be found."""
@@ -68,6 +71,7 @@ class Segment:
     start: int
     end: int
     line: int
+
 
 @dataclass
 class Entry:
@@ -97,6 +101,7 @@ class Entry:
         right = right_match.start() if right_match else len(text)
         return text[left:right].strip(" \t-*")
 
+
 @dataclass
 class ParsedFile:
     path: str
@@ -105,6 +110,7 @@ class ParsedFile:
     sections: list[tuple[str, int]]
     issues: list[Issue]
     has_term_links: bool = False
+
 
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     """``[[target]]`` / ``[[target|shown text]]`` / ``[[target#heading]]`` as one token."""
@@ -123,13 +129,16 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     state.pos = end + 2
     return True
 
+
 def make_parser(max_nesting: int = _MAX_NESTING) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"maxNesting": max_nesting}).enable("table")
     md.use(front_matter_plugin).use(dollarmath_plugin)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     return md
 
+
 _PARSER = make_parser()
+
 
 class _TagReader(HTMLParser):
     """Reads the tags of one inline HTML fragment (``<a href=...>``, ``</a>``, ``<br>``)."""
@@ -148,6 +157,7 @@ class _TagReader(HTMLParser):
     def handle_endtag(self, tag):
         self.tags.append(("end", tag, {}))
 
+
 def _tags(fragment: str) -> list[tuple[str, str, dict[str, str | None]]]:
     reader = _TagReader()
     try:
@@ -156,6 +166,7 @@ def _tags(fragment: str) -> list[tuple[str, str, dict[str, str | None]]]:
     except Exception:  # malformed HTML is text, not an error
         return []
     return reader.tags
+
 
 def _strip_tags(html: str) -> str:
     class _Text(HTMLParser):
@@ -174,14 +185,17 @@ def _strip_tags(html: str) -> str:
         return html
     return "".join(reader.parts)
 
+
 def heading_anchor(text: str) -> str:
     """The anchor the published glossary uses: base64 of the heading text."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
 
 def github_slug(text: str) -> str:
     """GitHub-style heading anchor (``#deep-learning``), used by relative links in notes."""
     slug = re.sub(r"[^\w\- ]", "", text.strip().lower())
     return slug.replace(" ", "-")
+
 
 class _DefinitionWriter:
     """Renders the block tokens under a heading to clean text, recording links and
@@ -273,7 +287,9 @@ class _DefinitionWriter:
             elif kind == "wikilink":
                 start = self.length
                 self.emit(child.meta["text"])
-                self.entry.refs.append(Ref("wikilink", child.meta["target"], child.meta["text"], line, start, self.length))
+                self.entry.refs.append(
+                    Ref("wikilink", child.meta["target"], child.meta["text"], line, start, self.length)
+                )
             elif kind == "image":
                 self.emit(child.content)
             elif kind == "html_inline":
@@ -287,8 +303,13 @@ class _DefinitionWriter:
                         self.emit("\n")
         if link is not None:
             self.issues.append(
-                Issue("unclosed_html", "link opened with <a href> is never closed; it ends with its paragraph",
-                      self.entry.file, link["line"], severity="warning")
+                Issue(
+                    "unclosed_html",
+                    "link opened with <a href> is never closed; it ends with its paragraph",
+                    self.entry.file,
+                    link["line"],
+                    severity="warning",
+                )
             )
             close_link()
 
@@ -297,13 +318,14 @@ class _DefinitionWriter:
         # Trailing blank space only; offsets recorded above stay valid.
         return text.rstrip()
 
+
 def _heading_text(inline: Token) -> tuple[str, set[str]]:
     """Visible text of a heading and the anchors (``<a id>``/``<a name>``) it carries."""
     parts: list[str] = []
     anchors: set[str] = set()
     for child in inline.children or []:
         if child.type == "html_inline":
-            for event, tag, attrs in _tags(child.content):
+            for event, _tag, attrs in _tags(child.content):
                 if event == "start":
                     for name in ("id", "name"):
                         if attrs.get(name):
@@ -318,6 +340,7 @@ def _heading_text(inline: Token) -> tuple[str, set[str]]:
             parts.append(child.content or " ")
     return " ".join("".join(parts).split()), anchors
 
+
 def _unclosed_html_line(tokens: list[Token]) -> int | None:
     """First line of an HTML block that swallows the rest of the file, if any."""
     for token in tokens:
@@ -328,6 +351,7 @@ def _unclosed_html_line(tokens: list[Token]) -> int | None:
             if content.startswith(opener) and closer not in content and token.map:
                 return token.map[0]
     return None
+
 
 def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: int = 0) -> list[Token]:
     """Parse, recovering from the two inputs after which markdown-it reads nothing more.
@@ -342,17 +366,37 @@ def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: i
         bad = _unclosed_html_line(tokens)
         if bad is None:
             break
-        issues.append(Issue("unclosed_html", f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
-                            path, offset + bad + 1, severity="warning"))
+        issues.append(
+            Issue(
+                "unclosed_html",
+                f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
+                path,
+                offset + bad + 1,
+                severity="warning",
+            )
+        )
         lines = lines[:bad] + ["\\" + lines[bad].lstrip()] + lines[bad + 1 :]
     deep = next((t for t in tokens if t.level >= _MAX_NESTING - 1 and t.map), None)
     if deep is None:
         return tokens
     start = deep.map[0]
-    resume = next((i for i in range(start + 1, len(lines))
-                   if lines[i][:1] not in ("", " ", "\t", ">") and not lines[i - 1].strip()), None)
-    issues.append(Issue("too_deep", f"nesting deeper than {_MAX_NESTING} levels; the deeper part is not read",
-                        path, offset + start + 1, severity="error"))
+    resume = next(
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if lines[i][:1] not in ("", " ", "\t", ">") and not lines[i - 1].strip()
+        ),
+        None,
+    )
+    issues.append(
+        Issue(
+            "too_deep",
+            f"nesting deeper than {_MAX_NESTING} levels; the deeper part is not read",
+            path,
+            offset + start + 1,
+            severity="error",
+        )
+    )
     if resume is None:
         return tokens
     head = _PARSER.parse("\n".join(lines[:resume]))
@@ -361,6 +405,7 @@ def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: i
         if token.map:
             token.map = [token.map[0] + resume, token.map[1] + resume]
     return head + tail
+
 
 def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_chars: int = 500) -> ParsedFile:
     """Parse Markdown ``text`` read from ``path`` (used in messages and provenance).
@@ -388,8 +433,15 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
             front = loaded if isinstance(loaded, dict) else {}
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            issues.append(Issue("bad_front_matter", f"front matter is not valid YAML: {getattr(error, 'problem', error)}",
-                                path, (mark.line + 2) if mark else 1, severity="warning"))
+            issues.append(
+                Issue(
+                    "bad_front_matter",
+                    f"front matter is not valid YAML: {getattr(error, 'problem', error)}",
+                    path,
+                    (mark.line + 2) if mark else 1,
+                    severity="warning",
+                )
+            )
 
     headings = [i for i, t in enumerate(tokens) if t.type == "heading_open"]
     is_note = bool(front) or not any(tokens[i].tag != "h1" for i in headings)
@@ -407,24 +459,35 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
     parsed.has_term_links = any(_is_term_href(ref) for entry in parsed.entries for ref in entry.refs)
     return parsed
 
+
 def _is_term_href(ref: Ref) -> bool:
     if ref.kind == "wikilink":
         return True
     target = ref.target.split("#")[0].split("?")[0]
     return target.endswith((".md", ".markdown")) or (not target and "#" in ref.target)
 
+
 def _labels(texts: list[str], path: str, line: int, issues: list[Issue], max_labels: int) -> list[Label]:
     if len(texts) > max_labels:
-        issues.append(Issue("too_many_labels", f"heading has {len(texts)} labels; kept the first {max_labels}",
-                            path, line, severity="error"))
+        issues.append(
+            Issue(
+                "too_many_labels",
+                f"heading has {len(texts)} labels; kept the first {max_labels}",
+                path,
+                line,
+                severity="error",
+            )
+        )
         texts = texts[:max_labels]
     return [Label(t, detect_lang(t)) for t in texts]
+
 
 def _write_body(entry: Entry, tokens: list[Token], issues: list[Issue]) -> None:
     writer = _DefinitionWriter(entry, issues)
     for token in tokens:
         writer.block(token)
     entry.definition = writer.finish()
+
 
 def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, max_heading_chars) -> None:
     section: str | None = None
@@ -442,14 +505,22 @@ def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, ma
             parsed.issues.append(Issue("empty_heading", "heading has no text; not a term", path, line))
             continue
         if len(text) > max_heading_chars:
-            parsed.issues.append(Issue("long_heading", f"heading of {len(text)} characters is not taken as a term",
-                                       path, line, severity="error"))
+            parsed.issues.append(
+                Issue(
+                    "long_heading",
+                    f"heading of {len(text)} characters is not taken as a term",
+                    path,
+                    line,
+                    severity="error",
+                )
+            )
             continue
         label_texts = split_labels(text)
         labels = _labels(label_texts, path, line, parsed.issues, max_labels)
         entry = Entry(path, line, text, labels, anchors | {heading_anchor(text), github_slug(text)}, section=section)
         _write_body(entry, tokens[start + 3 : end], parsed.issues)
         parsed.entries.append(entry)
+
 
 def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], max_labels: int) -> Entry | None:
     body_start = 1 if tokens and tokens[0].type == "front_matter" else 0
@@ -471,7 +542,13 @@ def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], m
     texts = split_labels(" | ".join([str(title), *(str(a) for a in aliases if a)]))
     if not texts:
         return None
-    entry = Entry(path, line, str(title), _labels(texts, path, line, issues, max_labels),
-                  anchors | {heading_anchor(str(title)), github_slug(str(title))}, note=True)
+    entry = Entry(
+        path,
+        line,
+        str(title),
+        _labels(texts, path, line, issues, max_labels),
+        anchors | {heading_anchor(str(title)), github_slug(str(title))},
+        note=True,
+    )
     _write_body(entry, tokens[body_start:], issues)
     return entry

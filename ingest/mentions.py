@@ -6,6 +6,7 @@ must stand as whole words; all-capital abbreviations (``RAG``, ``SGD``) match
 case-sensitively so that ordinary words are not taken for them; Japanese labels,
 written without spaces, match anywhere.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ class MentionMatcher:
 
     def __init__(self, labels: dict[str, str], min_length: int = 2) -> None:
         """Args:
-            labels: label text -> concept id (ambiguous labels should be left out).
-            min_length: shorter labels are never matched.
+        labels: label text -> concept id (ambiguous labels should be left out).
+        min_length: shorter labels are never matched.
         """
         table: dict[str, list[tuple[str, bool, bool, str]]] = {}
         for text, target in labels.items():
@@ -66,7 +67,9 @@ class MentionMatcher:
                 haystack = text if exact else folded
                 if not haystack.startswith(key, i):
                     continue
-                if whole_word and ((i > 0 and _is_word_char(text[i - 1])) or (stop < len(text) and _is_word_char(text[stop]))):
+                if whole_word and (
+                    (i > 0 and _is_word_char(text[i - 1])) or (stop < len(text) and _is_word_char(text[stop]))
+                ):
                     continue
                 if match is None or len(key) > match.end - match.start:
                     match = Mention(i, stop, target, text[i:stop])

@@ -20,6 +20,7 @@ The rule (also in the README):
    definition with its source, and every source. Empty duplicate headings add
    labels and sources, never empty definitions.
 """
+
 from __future__ import annotations
 
 import re
@@ -111,14 +112,20 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
     ordered = sorted(clusters.values(), key=lambda members: members[0])
 
     issues: list[Issue] = []
-    for (lang, key), members in by_label.items():
+    for (_lang, key), members in by_label.items():
         roots = sorted({groups.find(i) for i in members})
         if len(roots) > 1:
             firsts = [min(i for i in members if groups.find(i) == root) for root in roots]
             label = next(l.text for l in entries[firsts[0]].labels if normalize(l.text) == key)
             names = "; ".join(f"{entries[i].heading} ({entries[i].file}:{entries[i].line})" for i in firsts)
-            issues.append(Issue("label_conflict", f"label {label!r} names {len(roots)} different concepts: {names}",
-                                entries[firsts[0]].file, entries[firsts[0]].line))
+            issues.append(
+                Issue(
+                    "label_conflict",
+                    f"label {label!r} names {len(roots)} different concepts: {names}",
+                    entries[firsts[0]].file,
+                    entries[firsts[0]].line,
+                )
+            )
     return ordered, issues
 
 

@@ -1,4 +1,5 @@
 """Ingest files into concepts: read, parse, merge duplicates, resolve links and mentions."""
+
 from __future__ import annotations
 
 import base64
@@ -37,7 +38,9 @@ class IngestResult:
         return not any(issue.severity == "error" for issue in self.issues)
 
 
-def ingest_paths(paths: list[Path | str], settings: Settings | None = None, progress: Progress | None = None) -> IngestResult:
+def ingest_paths(
+    paths: list[Path | str], settings: Settings | None = None, progress: Progress | None = None
+) -> IngestResult:
     """Read Markdown and SKOS files or folders into concepts.
 
     Args:
@@ -60,10 +63,18 @@ def ingest_paths(paths: list[Path | str], settings: Settings | None = None, prog
             result.files_read += 1
             if item.kind == "markdown":
                 try:
-                    parsed.append(parse_markdown(text, item.name, max_labels=settings.max_labels_per_heading,
-                                                 max_heading_chars=settings.max_heading_chars))
+                    parsed.append(
+                        parse_markdown(
+                            text,
+                            item.name,
+                            max_labels=settings.max_labels_per_heading,
+                            max_heading_chars=settings.max_heading_chars,
+                        )
+                    )
                 except RecursionError:
-                    result.issues.append(Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error"))
+                    result.issues.append(
+                        Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error")
+                    )
             else:
                 _import_skos(item, text, result)
         if progress:
@@ -81,7 +92,9 @@ def _import_skos(item: InputFile, text: str, result: IngestResult) -> None:
     taken = {c.id for c in result.concepts}
     for concept in imported.concepts:
         if concept.id in taken:
-            result.issues.append(Issue("duplicate_id", f"concept id {concept.id!r} already ingested; renamed", item.name))
+            result.issues.append(
+                Issue("duplicate_id", f"concept id {concept.id!r} already ingested; renamed", item.name)
+            )
             concept.id = f"{concept.id}-{len(taken)}"
         taken.add(concept.id)
         result.concepts.append(concept)
@@ -241,7 +254,7 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
 
     entry_concept: dict[str, str] = {}
     concepts: list[Concept] = []
-    for concept_id, group, labels in zip(ids, groups, group_labels):
+    for concept_id, group, labels in zip(ids, groups, group_labels, strict=True):
         collections: list[str] = []
         for entry in group:
             whole, sections = file_collections[entry.file]
@@ -249,14 +262,19 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                 if collection and collection.id not in collections:
                     collections.append(collection.id)
             entry_concept[entry.key] = concept_id
-        concepts.append(Concept(
-            id=concept_id,
-            labels=labels,
-            definitions=[Definition(e.definition, Source(e.file, e.line, e.url), text_lang(e.definition))
-                         for e in group if e.definition.strip()],
-            sources=[Source(e.file, e.line, e.url) for e in group],
-            collections=collections,
-        ))
+        concepts.append(
+            Concept(
+                id=concept_id,
+                labels=labels,
+                definitions=[
+                    Definition(e.definition, Source(e.file, e.line, e.url), text_lang(e.definition))
+                    for e in group
+                    if e.definition.strip()
+                ],
+                sources=[Source(e.file, e.line, e.url) for e in group],
+                collections=collections,
+            )
+        )
     by_id = {c.id: c for c in concepts}
 
     label_index: dict[str, list[str]] = defaultdict(list)
@@ -268,11 +286,14 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     resolver = _Resolver(entries, label_index, entry_concept)
 
     # Unambiguous labels only: a mention of 正規化 cannot say which concept it means.
-    matcher = MentionMatcher({
-        label.text: concept.id
-        for concept in concepts for label in concept.labels
-        if len(label_index[normalize(label.text)]) == 1
-    })
+    matcher = MentionMatcher(
+        {
+            label.text: concept.id
+            for concept in concepts
+            for label in concept.labels
+            if len(label_index[normalize(label.text)]) == 1
+        }
+    )
     links_mode = {file.path: file.has_term_links for file in parsed}
 
     for entry in entries:
@@ -283,16 +304,38 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                 continue
             target = resolver.resolve(ref, entry.file)
             if target is None:
-                result.issues.append(Issue("broken_link", f"link to {ref.target!r} ({ref.text!r}) resolves to no term",
-                                           entry.file, ref.line, (concept.id,)))
+                result.issues.append(
+                    Issue(
+                        "broken_link",
+                        f"link to {ref.target!r} ({ref.text!r}) resolves to no term",
+                        entry.file,
+                        ref.line,
+                        (concept.id,),
+                    )
+                )
                 continue
             if target == concept.id:
-                result.issues.append(Issue("self_link", f"{concept.name!r} links to itself ({ref.text!r})",
-                                           entry.file, ref.line, (concept.id,), severity="info"))
+                result.issues.append(
+                    Issue(
+                        "self_link",
+                        f"{concept.name!r} links to itself ({ref.text!r})",
+                        entry.file,
+                        ref.line,
+                        (concept.id,),
+                        severity="info",
+                    )
+                )
                 continue
             linked.add(target)
-            concept.links.append(Link(target, ref.kind, ref.text, entry.sentence_at(ref.start, ref.end),
-                                      Source(entry.file, ref.line, entry.url)))
+            concept.links.append(
+                Link(
+                    target,
+                    ref.kind,
+                    ref.text,
+                    entry.sentence_at(ref.start, ref.end),
+                    Source(entry.file, ref.line, entry.url),
+                )
+            )
         for segment in entry.segments:
             for mention in matcher.find(entry.definition, segment.start, segment.end):
                 if mention.target == concept.id:
@@ -300,13 +343,25 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                 if links_mode[entry.file]:
                     if mention.target not in linked:
                         linked.add(mention.target)  # report each unlinked term once per definition
-                        result.issues.append(Issue(
-                            "unlinked_mention",
-                            f"definition of {concept.name!r} names {by_id[mention.target].name!r} "
-                            f"({mention.text!r}) without linking it",
-                            entry.file, segment.line, (concept.id, mention.target), severity="info"))
+                        result.issues.append(
+                            Issue(
+                                "unlinked_mention",
+                                f"definition of {concept.name!r} names {by_id[mention.target].name!r} "
+                                f"({mention.text!r}) without linking it",
+                                entry.file,
+                                segment.line,
+                                (concept.id, mention.target),
+                                severity="info",
+                            )
+                        )
                 else:
-                    concept.links.append(Link(mention.target, "mention", mention.text,
-                                              entry.sentence_at(mention.start, mention.end),
-                                              Source(entry.file, segment.line, entry.url)))
+                    concept.links.append(
+                        Link(
+                            mention.target,
+                            "mention",
+                            mention.text,
+                            entry.sentence_at(mention.start, mention.end),
+                            Source(entry.file, segment.line, entry.url),
+                        )
+                    )
     result.concepts.extend(concepts)

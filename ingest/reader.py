@@ -1,4 +1,5 @@
 """Find input files and read them defensively: every failure is an Issue, never a crash."""
+
 from __future__ import annotations
 
 import hashlib
@@ -74,20 +75,33 @@ def read_text(item: InputFile, max_bytes: int) -> tuple[str | None, list[Issue]]
     try:
         size = item.path.stat().st_size
         if size > max_bytes:
-            return None, [Issue("file_too_large",
-                                f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
-                                "(KG_MAX_FILE_BYTES); skipped", name, severity="error")]
+            return None, [
+                Issue(
+                    "file_too_large",
+                    f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
+                    "(KG_MAX_FILE_BYTES); skipped",
+                    name,
+                    severity="error",
+                )
+            ]
         data = item.path.read_bytes()
     except OSError as error:
         return None, [Issue("unreadable", f"cannot read file: {error.strerror or error}", name, severity="error")]
     if b"\0" in data[:8192]:
-        return None, [Issue("binary_file", "file holds binary data (NUL bytes), not text; skipped", name, severity="error")]
+        return None, [
+            Issue("binary_file", "file holds binary data (NUL bytes), not text; skipped", name, severity="error")
+        ]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         bad = data[error.start : error.start + 1].hex()
         return data.decode("utf-8-sig", errors="replace"), [
-            Issue("invalid_utf8", f"invalid UTF-8 (byte 0x{bad}); undecodable bytes replaced with U+FFFD",
-                  name, line, severity="error")
+            Issue(
+                "invalid_utf8",
+                f"invalid UTF-8 (byte 0x{bad}); undecodable bytes replaced with U+FFFD",
+                name,
+                line,
+                severity="error",
+            )
         ]

@@ -1,4 +1,5 @@
 """One exception tree for the whole product; the HTTP layer maps it in one place."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The Python API: one ``Glossary`` object that the CLI, the server and notebooks use."""
+
 from __future__ import annotations
 
 import bisect
@@ -59,12 +60,12 @@ class Glossary:
     # -- construction ---------------------------------------------------------------
 
     @classmethod
-    def from_ingest(cls, result, settings: Settings | None = None, **kwargs) -> "Glossary":
+    def from_ingest(cls, result, settings: Settings | None = None, **kwargs) -> Glossary:
         """From an ``ingest.pipeline.IngestResult``."""
         return cls(result.concepts, result.collections, result.issues, settings=settings, **kwargs)
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> "Glossary":
+    def open(cls, settings: Settings | None = None) -> Glossary:
         """The current version of the store named by ``settings.store``.
 
         Raises:
@@ -161,7 +162,7 @@ class Glossary:
     # -- graph ------------------------------------------------------------------------
 
     @cached_property
-    def graph(self) -> "nx.DiGraph":
+    def graph(self) -> nx.DiGraph:
         """NetworkX view: A -> B when A's definition links to B (see ``kg.graph``)."""
         return link_graph(self.concepts.values())
 
@@ -204,14 +205,13 @@ class Glossary:
             ],
             "sources": [_source_view(s) for s in concept.sources],
             "collections": [
-                {"id": c, "label": self.collections[c].label if c in self.collections else c} for c in concept.collections
+                {"id": c, "label": self.collections[c].label if c in self.collections else c}
+                for c in concept.collections
             ],
             "links_out": self.links_out(concept.id),
             "links_in": self.links_in(concept.id),
             "broader": [{"id": b, "name": self.concepts[b].name} for b in concept.broader if b in self.concepts],
-            "narrower": [
-                {"id": c.id, "name": c.name} for c in self.concepts.values() if concept.id in c.broader
-            ],
+            "narrower": [{"id": c.id, "name": c.name} for c in self.concepts.values() if concept.id in c.broader],
         }
         if others:
             view["same_label_as"] = [{"id": o, "name": self.concepts[o].name} for o in others]
@@ -227,7 +227,7 @@ class Glossary:
 
     # -- RDF, export and quality ----------------------------------------------------------
 
-    def to_rdf(self) -> "rdflib.Graph":
+    def to_rdf(self) -> rdflib.Graph:
         """The glossary as an rdflib graph in SKOS (see ``kg.rdf``)."""
         from kg.rdf import to_rdf
 
@@ -243,7 +243,7 @@ class Glossary:
 
         return serialize(self.to_rdf(), fmt)
 
-    def quality(self) -> "QualityReport":
+    def quality(self) -> QualityReport:
         """The SKOS quality report (see ``kg.quality``)."""
         from kg.quality import quality_report
 

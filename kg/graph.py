@@ -1,4 +1,5 @@
 """The NetworkX view of the concept graph: who links to whom, with the evidence."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -25,8 +26,13 @@ def link_graph(concepts: Iterable[Concept]) -> nx.DiGraph:
                 continue
             data = graph.get_edge_data(concept.id, link.target)
             if data is None:
-                graph.add_edge(concept.id, link.target, kinds={link.kind}, count=1,
-                               sentences=[link.sentence] if link.sentence else [])
+                graph.add_edge(
+                    concept.id,
+                    link.target,
+                    kinds={link.kind},
+                    count=1,
+                    sentences=[link.sentence] if link.sentence else [],
+                )
             else:
                 data["kinds"].add(link.kind)
                 data["count"] += 1

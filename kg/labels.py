@@ -1,4 +1,5 @@
 """Label helpers: language tags, normalisation for lookup, heading splitting, slugs."""
+
 from __future__ import annotations
 
 import re

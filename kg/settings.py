@@ -1,4 +1,5 @@
 """Every setting of the product, declared once (environment prefix ``KG_``)."""
+
 from __future__ import annotations
 
 import os

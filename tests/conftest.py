@@ -1,5 +1,6 @@
 """Shared fixtures: the real corpus from ../shared (skipped only outside CI), settings
 pointing at a temporary store, and small committed fixtures."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Bad input never stops the rest: each problem is named with file and line."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,10 @@ def _issue(result, kind: str):
 
 def test_invalid_utf8_is_reported_with_line_and_rest_kept(corpus):
     (corpus / "latin1.md").write_bytes(
-        "## Café Term\n\n- first line\n".encode() + b"- caf\xe9 au lait\n" + "\n## 次の用語 | Next Term\n\n- 定義。\n".encode())
+        "## Café Term\n\n- first line\n".encode()
+        + b"- caf\xe9 au lait\n"
+        + "\n## 次の用語 | Next Term\n\n- 定義。\n".encode()
+    )
     result, glossary = _ingest(corpus)
     issue = _issue(result, "invalid_utf8")
     assert (issue.file, issue.line, issue.severity) == ("latin1.md", 4, "error")
@@ -98,7 +102,7 @@ def test_deep_nesting_does_not_crash(corpus):
 
 
 def test_unclosed_html_comment_loses_no_terms(corpus):
-    text = "## First\n\n- one\n\n<!-- an unclosed comment\n\n## Second\n\n- two <a href=\"good.md\">good\n\n## Third\n\n- three\n"
+    text = '## First\n\n- one\n\n<!-- an unclosed comment\n\n## Second\n\n- two <a href="good.md">good\n\n## Third\n\n- three\n'
     (corpus / "html.md").write_text(text, encoding="utf-8")
     result, glossary = _ingest(corpus)
     issues = [i for i in result.issues if i.kind == "unclosed_html"]
@@ -108,8 +112,9 @@ def test_unclosed_html_comment_loses_no_terms(corpus):
 
 
 def test_link_to_missing_anchor_is_named(corpus):
-    (corpus / "links.md").write_text("## Linker\n\n- see [nothing](good.md#no-such-anchor) and [fine](good.md)\n",
-                                     encoding="utf-8")
+    (corpus / "links.md").write_text(
+        "## Linker\n\n- see [nothing](good.md#no-such-anchor) and [fine](good.md)\n", encoding="utf-8"
+    )
     result, glossary = _ingest(corpus)
     issue = _issue(result, "broken_link")
     assert (issue.file, issue.line) == ("links.md", 3) and "no-such-anchor" in issue.message

@@ -1,4 +1,5 @@
 """Markdown ingest: the real glossary in both forms, merging, links, mentions, other layouts."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,12 @@ from kg.labels import normalize
 
 
 def _headings(folder: Path) -> list[str]:
-    return [line for f in folder.rglob("*.md") for line in f.read_text(encoding="utf-8").splitlines()
-            if line.startswith("## ")]
+    return [
+        line
+        for f in folder.rglob("*.md")
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.startswith("## ")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +129,16 @@ def test_links_carry_evidence_sentence_and_line(linked):
 
 
 def test_mentions_skip_code_math_links_and_headings():
-    text = "\n".join([
-        "## Alpha",
-        "- uses Beta and `Beta` and $Beta$ and [Gamma](#gamma) and Betamax.",
-        "## Beta",
-        "- plain.",
-        "## Gamma",
-        "- see Alpha Beta.",
-    ])
+    text = "\n".join(
+        [
+            "## Alpha",
+            "- uses Beta and `Beta` and $Beta$ and [Gamma](#gamma) and Betamax.",
+            "## Beta",
+            "- plain.",
+            "## Gamma",
+            "- see Alpha Beta.",
+        ]
+    )
     parsed = parse_markdown(text, "t.md")
     alpha = parsed.entries[0]
     matcher = MentionMatcher({"Alpha": "alpha", "Beta": "beta", "Alpha Beta": "ab", "Gamma": "gamma"})
@@ -188,7 +195,10 @@ def test_notes_vault_front_matter_aliases_and_wikilinks(fixtures):
 def test_heading_labels_split_on_pipe_and_parentheses():
     parsed = parse_markdown("## 大規模言語モデル| Large Language Model | LLM\n\n- text\n", "x.md")
     assert [(l.text, l.lang) for l in parsed.entries[0].labels] == [
-        ("大規模言語モデル", "ja"), ("Large Language Model", "en"), ("LLM", "en")]
+        ("大規模言語モデル", "ja"),
+        ("Large Language Model", "en"),
+        ("LLM", "en"),
+    ]
 
 
 def test_ids_are_stable_across_runs(fixtures):
