@@ -551,4 +551,6 @@ def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], m
         note=True,
     )
     _write_body(entry, tokens[body_start:], issues)
+    if not headings and not front and not entry.definition.strip():
+        return None  # nothing visible (e.g. only HTML comments): not a term
     return entry

@@ -124,6 +124,7 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
                     f"label {label!r} names {len(roots)} different concepts: {names}",
                     entries[firsts[0]].file,
                     entries[firsts[0]].line,
+                    tuple(entries[i].key for i in firsts),  # entry keys; the pipeline maps them to concept ids
                 )
             )
     return ordered, issues

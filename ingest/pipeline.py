@@ -7,7 +7,7 @@ import binascii
 import posixpath
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -239,7 +239,6 @@ def _merged_labels(group: list[Entry]) -> list[Label]:
 def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     entries = [entry for file in parsed for entry in file.entries]
     index_groups, merge_issues = group_entries(entries)
-    result.issues.extend(merge_issues)
     groups = [[entries[i] for i in members] for members in index_groups]
     group_labels = [_merged_labels(group) for group in groups]
     ids = concept_ids(group_labels)
@@ -276,6 +275,9 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
             )
         )
     by_id = {c.id: c for c in concepts}
+    result.issues.extend(
+        replace(issue, concepts=tuple(entry_concept[key] for key in issue.concepts)) for issue in merge_issues
+    )
 
     label_index: dict[str, list[str]] = defaultdict(list)
     for concept in concepts:
