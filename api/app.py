@@ -1,0 +1,228 @@
+"""The HTTP API (v1): an app factory serving one Glossary, swapped when the store gets a new version."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.models import ConceptView, Health, LookupResult
+from kg.errors import StoreError
+from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
+from kg.glossary import Glossary
+from kg.settings import Settings
+from kg.store import Store, UpdateOutcome, update_store
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+A knowledge graph over Markdown technical glossaries: look concepts up by any
+label (Japanese or English), see their definitions and links, export the whole
+glossary as SKOS, and read its quality report.
+
+Every error has the same JSON shape: `{"error": {"code": ..., "message": ..., ...}}`;
+an unknown concept is a 404 with close label `suggestions`, a bad parameter a 422
+naming the `parameter`.
+"""
+
+TAGS = [
+    {"name": "service", "description": "Is the service up, and which store version does it serve."},
+    {"name": "concepts", "description": "Look concepts up by id or label."},
+    {"name": "export", "description": "The glossary as standard SKOS (Turtle, RDF/XML, JSON-LD, N-Triples)."},
+    {"name": "quality", "description": "The SKOS quality report."},
+]
+
+
+class ServiceState:
+    """The glossary being served and what is needed to replace it (lives on ``app.state.kg``).
+
+    Swapping is one attribute assignment, so a request sees either the old or the new
+    glossary, never a mix.
+    """
+
+    def __init__(self, settings: Settings, store: Store, glossary: Glossary, version: str | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.glossary = glossary
+        self.version = version
+        self.failed_version: str | None = None
+
+    def refresh(self) -> bool:
+        """Load the store's current version if it is new; keep the old one if it fails.
+
+        Returns:
+            True when a new glossary was swapped in.
+        """
+        version = self.store.current_version()
+        if version is None or version in (self.version, self.failed_version):
+            return False
+        try:
+            glossary = self.store.load(self.settings)
+        except Exception:  # a corrupt version may fail in any way; the last good one stays served
+            log.exception("store version %s cannot be loaded; still serving %s", version, self.version)
+            self.failed_version = version
+            return False
+        self.glossary = glossary
+        self.version = glossary.version or version
+        self.failed_version = None
+        log.info("now serving store version %s (%d concepts)", self.version, len(glossary))
+        return True
+
+
+def ensure_store(settings: Settings, progress: Callable[[int, int, str], None] | None = None) -> UpdateOutcome | None:
+    """Ingest ``settings.default_glossary`` when the store is empty, so a new user gets a
+    working service with one command.
+
+    Returns:
+        The ``UpdateOutcome`` of that ingest, or None when the store already had a version.
+
+    Raises:
+        StoreError: the bundled glossary gave nothing to serve.
+    """
+    if not Store(settings.store).is_empty():
+        return None
+    log.info("store %s is empty: ingesting %s", settings.store, settings.default_glossary)
+    outcome = update_store([settings.default_glossary], settings, progress=progress)
+    if outcome.exit_code == 2:
+        raise StoreError(f"nothing could be ingested from {settings.default_glossary}; "
+                         "run `kg ingest PATH` with your glossary", store=str(settings.store))
+    return outcome
+
+
+def open_state(settings: Settings) -> ServiceState:
+    """Prepare the store (see ``ensure_store``) and load its current version."""
+    ensure_store(settings)
+    store = Store(settings.store)
+    glossary = store.load(settings)
+    version = glossary.version or store.current_version()
+    log.info("serving store version %s (%d concepts)", version, len(glossary))
+    return ServiceState(settings, store, glossary, version)
+
+
+async def _watch(state: ServiceState, interval: float) -> None:
+    """Poll the store's current version (a cheap read) and swap in new versions."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(state.refresh)
+        except Exception:  # e.g. the version pointer caught mid-write: try again next time
+            log.exception("checking the store for a new version failed")
+
+
+def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
+    """The FastAPI application over the store named by ``settings.store``.
+
+    On startup an empty store is filled from ``settings.default_glossary``; while
+    serving, the store is checked every ``settings.reload_interval`` seconds (0
+    disables it) and a new version replaces the served glossary.
+
+    Args:
+        settings: defaults to ``Settings()`` (the environment).
+        state: an already opened ``open_state(settings)``; ``kg serve`` opens it
+            first so that a broken store is a one-line error, not a failed startup.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.kg = state or await run_in_threadpool(open_state, settings)
+        watcher = None
+        if settings.reload_interval > 0:
+            watcher = asyncio.create_task(_watch(app.state.kg, settings.reload_interval))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watcher
+
+    app = FastAPI(
+        title="Glossary knowledge graph",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    _add_routes(app)
+    return app
+
+
+def get_glossary(request: Request) -> Glossary:
+    """Dependency: the glossary being served now."""
+    state: ServiceState | None = getattr(request.app.state, "kg", None)
+    if state is None:
+        raise StoreError("no glossary is loaded yet; the service is starting")
+    return state.glossary
+
+
+GlossaryDep = Annotated[Glossary, Depends(get_glossary)]
+
+
+def _add_routes(app: FastAPI) -> None:
+    media_types = [fmt.media_type for fmt in EXPORT_FORMATS]
+
+    @app.get("/health", tags=["service"], response_model=Health, summary="Service status",
+             description="Status, number of concepts, embedding model name and the store version served.")
+    def health(glossary: GlossaryDep) -> dict[str, Any]:
+        return glossary.health()
+
+    @app.get("/concepts", tags=["concepts"], response_model=LookupResult, responses=ERROR_RESPONSES,
+             summary="Label lookup and autocomplete",
+             description="Concepts with a label starting with `prefix` (then containing it), one hit per "
+                         "concept, shortest label first. Case- and width-insensitive; Japanese works.")
+    def lookup(
+        glossary: GlossaryDep,
+        prefix: Annotated[str, Query(description="Start of a label; empty lists every concept.",
+                                     examples=["deep", "深層"])] = "",
+        limit: Annotated[int, Query(ge=1, le=1000, description="Most hits to return (1-1000).")] = 20,
+    ) -> dict[str, Any]:
+        return {"prefix": prefix, "results": glossary.lookup(prefix, limit=limit)}
+
+    @app.get("/concepts/{id}", tags=["concepts"], response_model=ConceptView, response_model_exclude_none=True,
+             responses=ERROR_RESPONSES, summary="One concept",
+             description="Labels by language, definitions with their sources, direct links in and out, "
+                         "collections. `{id}` may be the id or any label in any case (URL-encoded): "
+                         "`/concepts/Deep%20Learning`, `/concepts/%E6%B7%B1%E5%B1%A4%E5%AD%A6%E7%BF%92`. "
+                         "An unknown term is a 404 whose `suggestions` are close labels.")
+    def concept(
+        glossary: GlossaryDep,
+        ref: Annotated[str, Path(alias="id", description="Concept id or any of its labels.",
+                                 examples=["deep-learning", "Deep Learning", "深層学習"])],
+    ) -> dict[str, Any]:
+        return glossary.concept_view(ref)
+
+    @app.get("/export", tags=["export"], response_class=Response, summary="The glossary as SKOS",
+             responses={200: {"description": "The whole SKOS graph.",
+                              "content": {media_type: {} for media_type in media_types}},
+                        422: ERROR_RESPONSES[422]},
+             description="The whole glossary as a SKOS graph. Choose the format with `format` "
+                         "(`turtle`, `xml`, `json-ld`, `nt`, or a media type) or, without it, with the "
+                         "`Accept` header; the default is Turtle.")
+    def export(
+        glossary: GlossaryDep,
+        fmt: Annotated[str | None, Query(alias="format", description="turtle, xml, json-ld or nt.",
+                                         examples=["turtle"])] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Response:
+        # An explicit format wins; an Accept header that names none of ours gets the default.
+        chosen = resolve_format(fmt) if fmt else negotiate(accept) or resolve_format("turtle")
+        data, media_type = glossary.export(chosen.name)
+        suffix = chosen.suffixes[0] if chosen.suffixes else "." + chosen.name
+        return Response(data, media_type=media_type, headers={
+            "Content-Disposition": f'attachment; filename="glossary{suffix}"',
+            "Vary": "Accept",
+        })
+
+    @app.get("/quality", tags=["quality"], summary="SKOS quality report",
+             description="Findings that make the glossary harder to use: missing labels or definitions, "
+                         "broken links, shared labels, cycles... with where each was found.")
+    def quality(glossary: GlossaryDep) -> dict[str, Any]:
+        return glossary.quality().to_dict()

@@ -1,0 +1,274 @@
+"""The ``kg`` command line: a thin layer over ``kg.Glossary`` and the store."""
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kg.errors import BadParameterError, KGError, StoreError
+from kg.formats import resolve_format
+from kg.glossary import Glossary
+from kg.model import Issue
+from kg.settings import Settings
+from kg.store import Store, update_store
+
+EMPTY_STORE = "the store is empty: run `kg ingest PATH` (or `kg serve`, which ingests the bundled glossary)"
+
+
+class _Group(click.Group):
+    """Turns the core's errors into a one-line message on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KGError as error:
+            raise click.ClickException(_one_line(error)) from None
+
+
+def _one_line(error: KGError) -> str:
+    message = str(error)
+    suggestions = error.details.get("suggestions") or []
+    if suggestions:
+        labels = ", ".join(s.get("label") or s.get("id") for s in suggestions)
+        message += f"; did you mean: {labels}?"
+    return " ".join(message.split())  # one line, whatever the message held
+
+
+# -- shared options ---------------------------------------------------------------------
+
+
+def pass_settings(command):
+    """Add ``--store`` and pass ``settings`` first; a ``Settings`` given as ``obj`` (tests) is the base."""
+
+    @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Store directory (default: $KG_STORE or ~/.local/share/kg/store).")
+    @click.pass_context
+    @functools.wraps(command)
+    def wrapper(ctx: click.Context, store: Path | None, **kwargs: Any) -> Any:
+        base = ctx.find_object(Settings) or Settings()
+        settings = base.model_copy(update={"store": store}) if store else base
+        return ctx.invoke(command, settings, **kwargs)
+
+    return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _load(settings: Settings) -> Glossary:
+    store = Store(settings.store)
+    if store.is_empty():
+        raise StoreError(EMPTY_STORE, store=str(settings.store))
+    return store.load(settings)
+
+
+class _Progress:
+    """A tqdm bar on stderr, created at the first file (when the total is known).
+
+    ``delay`` keeps short ingests quiet; tqdm stays silent when stderr is not a terminal.
+    """
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="file", file=sys.stderr, delay=0.5, disable=None, leave=False)
+        self.bar.set_postfix_str(name[-40:], refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kg-glossary", prog_name="kg")
+def cli() -> None:
+    """Knowledge graph over Markdown technical glossaries."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Ingest even when the files are unchanged.")
+@json_option
+@pass_settings
+def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bool) -> None:
+    """Read Markdown files or folders and SKOS files into a new store version.
+
+    Exit code: 0 when everything was read (or nothing changed), 1 when some input
+    was lost (named on stderr), 2 when nothing could be ingested.
+    """
+    progress = _Progress()
+    try:
+        outcome = update_store(list(paths), settings, progress=progress, force=force)
+    finally:
+        progress.close()
+    result = outcome.result
+    problems = [i for i in outcome.issues if i.severity != "info"]
+    if as_json:
+        _print_json({
+            "version": outcome.version,
+            "changed": outcome.changed,
+            "concepts": len(result.concepts) if result else None,
+            "collections": len(result.collections) if result else None,
+            "files": result.files_read if result else None,
+            "issues": [i.to_dict() for i in outcome.issues],
+            "exit_code": outcome.exit_code,
+        })
+    elif result is None:
+        click.echo(f"unchanged: store version {outcome.version} already holds these files (--force re-ingests)")
+    else:
+        for issue in problems:
+            click.echo(_issue_line(issue), err=True)
+        notes = len(outcome.issues) - len(problems)
+        errors = sum(1 for i in problems if i.severity == "error")
+        summary = (f"{len(result.concepts)} concepts, {len(result.collections)} collections from "
+                   f"{result.files_read} files; {errors} errors, {len(problems) - errors} warnings, {notes} notes")
+        if outcome.changed:
+            click.echo(f"version {outcome.version}: {summary}")
+        else:
+            click.echo(f"nothing ingested ({summary}); the store was not changed", err=True)
+    sys.exit(outcome.exit_code)
+
+
+def _issue_line(issue: Issue) -> str:
+    """``file:line: message`` (errors say so after the place, as compilers do)."""
+    where = f"{issue.file}:{issue.line}: " if issue.file and issue.line else (f"{issue.file}: " if issue.file else "")
+    return f"{where}{'error: ' if issue.severity == 'error' else ''}{issue.message}"
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@pass_settings
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API; an empty store is first filled with the bundled glossary."""
+    import uvicorn
+
+    from api.app import create_app, ensure_store, open_state
+
+    settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    # Prepared before uvicorn starts so that progress and errors read like any command's.
+    progress = _Progress()
+    try:
+        outcome = ensure_store(settings, progress=progress)
+    finally:
+        progress.close()
+    if outcome is not None:
+        click.echo(f"ingested {settings.default_glossary} as version {outcome.version}", err=True)
+    state = open_state(settings)
+    uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port,
+                log_config=_log_config())
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own log (reloads, refused store versions)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for name in ("api", "kg"):
+        config["loggers"][name] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+@cli.command()
+@click.argument("term")
+@json_option
+@pass_settings
+def show(settings: Settings, term: str, as_json: bool) -> None:
+    """Everything about one concept; TERM is an id or any label."""
+    view = _load(settings).concept_view(term)
+    if as_json:
+        _print_json(view)
+    else:
+        click.echo(_render_concept(view))
+
+
+def _render_concept(view: dict[str, Any]) -> str:
+    lines = [f"{view['name']}  ({view['id']})", f"  {view['uri']}"]
+    for lang, labels in view["labels"].items():
+        also = f"  (also: {', '.join(labels['alt'])})" if labels["alt"] else ""
+        lines.append(f"  {lang}: {labels['pref']}{also}")
+    for definition in view["definitions"]:
+        source = definition["source"]
+        where = f"{source['file']}:{source['line']}" if source else ""
+        lines.append("")
+        lines.append(f"Definition ({where}):" if where else "Definition:")
+        lines.append(textwrap.indent(definition["text"].strip(), "  "))
+    for key, title in (("links_out", "Links to"), ("links_in", "Linked from"), ("broader", "Broader"),
+                       ("narrower", "Narrower"), ("same_label_as", "Shares the label with")):
+        if view.get(key):
+            lines.append("")
+            lines.append(f"{title}: " + ", ".join(f"{item['name']} ({item['id']})" for item in view[key]))
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("prefix")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Most hits.")
+@json_option
+@pass_settings
+def lookup(settings: Settings, prefix: str, limit: int, as_json: bool) -> None:
+    """Concepts with a label starting with PREFIX (autocomplete)."""
+    hits = _load(settings).lookup(prefix, limit=limit)
+    if as_json:
+        _print_json(hits)
+    else:
+        for hit in hits:
+            click.echo(f"{hit['label']}\t{hit['id']}")
+
+
+def _format_option(ctx: click.Context, param: click.Parameter, value: str):
+    try:
+        return resolve_format(value)
+    except BadParameterError as error:
+        raise click.BadParameter(error.message) from None
+
+
+@cli.command()
+@click.option("--format", "fmt", default="turtle", show_default=True, callback=_format_option,
+              help="turtle, xml, json-ld or nt (aliases and media types work too).")
+@click.option("--output", "-o", type=click.File("wb", lazy=True), default="-",
+              help="File to write (default: stdout).")
+@pass_settings
+def export(settings: Settings, fmt: Any, output: Any) -> None:
+    """The whole glossary as a SKOS graph."""
+    data, _media_type = _load(settings).export(fmt.name)
+    # Lazy: the file is only created once there is something to write into it.
+    output.write(data)
+    output.flush()
+    if output.name != "-":
+        click.echo(f"wrote {len(data)} bytes of {fmt.name} to {output.name}", err=True)
+
+
+@cli.command()
+@json_option
+@pass_settings
+def check(settings: Settings, as_json: bool) -> None:
+    """The SKOS quality report (findings with file and line)."""
+    report = _load(settings).quality()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(report.to_text())
+
+
+def main() -> None:
+    """Console entry point (``kg``)."""
+    cli(prog_name="kg")

@@ -1,0 +1,120 @@
+"""Every error the API answers with, mapped to HTTP in one place and one body shape."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kg.errors import KGError
+
+log = logging.getLogger(__name__)
+
+#: Codes for errors raised by the web framework itself (unknown route, wrong method...).
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ErrorDetail(BaseModel):
+    """The ``error`` member: a stable machine-readable ``code``, a message for people,
+    and context fields that depend on the error (``parameter``, ``suggestions``...)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "not_found",
+                    "message": "no concept with id or label 'Deep Lerning'",
+                    "term": "Deep Lerning",
+                    "suggestions": [{"id": "deep-learning", "label": "Deep Learning"}],
+                },
+                {"code": "bad_parameter", "message": "limit: Input should be less than or equal to 1000",
+                 "parameter": "limit"},
+            ]
+        },
+    )
+
+    code: str = Field(description="Stable error code, e.g. `not_found`, `bad_parameter`.")
+    message: str = Field(description="What went wrong, for people.")
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the API has this shape."""
+
+    error: ErrorDetail
+
+
+#: ``responses=`` entries for routes, so the OpenAPI docs show the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown concept (with close label suggestions)."},
+    422: {"model": ErrorBody, "description": "A parameter that cannot be used as given."},
+}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   **details: Any) -> JSONResponse:
+    """The canonical error body ``{"error": {"code", "message", ...details}}``."""
+    body = {"error": {"code": code, "message": message, **jsonable_encoder(details)}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _kg_error(request: Request, exc: KGError) -> JSONResponse:
+    if exc.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    body = exc.to_dict()
+    return error_response(exc.status, body.pop("code"), body.pop("message"), **body)
+
+
+def _parameter(loc: tuple[Any, ...]) -> str:
+    """``("query", "limit")`` -> ``limit``; nested body locations are joined with dots."""
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # Only loc/msg/type: pydantic's ``ctx`` may hold exception objects that are not JSON.
+    problems = [
+        {"parameter": _parameter(tuple(e.get("loc", ()))), "location": (e.get("loc") or ["?"])[0],
+         "message": e.get("msg", "invalid value"), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"parameter": "", "message": "invalid request"}
+    message = f"{first['parameter']}: {first['message']}" if first["parameter"] else first["message"]
+    return error_response(422, "bad_parameter", message, parameter=first["parameter"], errors=problems)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"no endpoint {request.url.path}; see /docs for the API"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the log, never to the client.
+    log.exception("%s %s failed", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal server error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+    app.add_exception_handler(KGError, _kg_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,101 @@
+"""Response models of the HTTP API: they give the OpenAPI docs titles, descriptions and examples."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Health(BaseModel):
+    """Whether the service is up and which store version it serves."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "ok", "concepts": 30, "model": None, "store_version": "20250101T000000-3f2a9c"}]})
+
+    status: str = Field(description="`ok` while a glossary is loaded.")
+    concepts: int = Field(description="How many concepts the served glossary holds.")
+    model: str | None = Field(None, description="Embedding model the semantic index was built with, if any.")
+    store_version: str | None = Field(None, description="The store version being served.")
+
+
+class LookupHit(BaseModel):
+    """One autocomplete hit: the best matching label of one concept."""
+
+    id: str = Field(description="Concept id (use it with `/concepts/{id}`).", examples=["deep-learning"])
+    label: str = Field(description="The label that matched the prefix.", examples=["Deep Learning"])
+    lang: str = Field(description="Language of that label (`ja`, `en`).", examples=["en"])
+    name: str = Field(description="Display name of the concept (its English prefLabel).", examples=["Deep Learning"])
+
+
+class LookupResult(BaseModel):
+    """Concepts whose labels start with the prefix, then those that contain it."""
+
+    prefix: str = Field(description="The prefix as given.")
+    results: list[LookupHit]
+
+
+class LabelSet(BaseModel):
+    """The labels of one language: the preferred one and the alternatives."""
+
+    pref: str = Field(description="skos:prefLabel in this language.")
+    alt: list[str] = Field(default_factory=list, description="skos:altLabel values in this language.")
+
+
+class SourceRef(BaseModel):
+    """Where something was read."""
+
+    file: str = Field(description="File name as given to ingest.")
+    line: int = Field(0, description="1-based line (0 when unknown).")
+    url: str | None = Field(None, description="Published URL of the page, when the file names one.")
+
+
+class DefinitionOut(BaseModel):
+    text: str = Field(description="The definition text (Markdown).")
+    lang: str | None = Field(None, description="Language of the text.")
+    source: SourceRef | None = None
+
+
+class Ref(BaseModel):
+    """A reference to another concept or collection."""
+
+    id: str
+    name: str | None = None
+    label: str | None = None
+
+
+class LinkOut(BaseModel):
+    """A direct link between two concepts, with the sentences that make it."""
+
+    id: str = Field(description="The other concept.")
+    name: str
+    kinds: list[str] = Field(description="`link`, `wikilink`, `mention` or `broader`.")
+    count: int = Field(description="How many times the definition refers to it.")
+    evidence: list[str] = Field(default_factory=list, description="Up to three sentences holding the link.")
+
+
+class ConceptView(BaseModel):
+    """Everything about one concept."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "deep-learning", "uri": "https://example.org/glossary/deep-learning", "name": "Deep Learning",
+        "labels": {"ja": {"pref": "深層学習", "alt": []}, "en": {"pref": "Deep Learning", "alt": []}},
+        "definitions": [{"text": "多層のニューラルネットワークを用いて…", "lang": "ja",
+                         "source": {"file": "deep-learning.md", "line": 3, "url": None}}],
+        "sources": [{"file": "deep-learning.md", "line": 3, "url": None}],
+        "collections": [{"id": "deep-learning", "label": "deep-learning"}],
+        "links_out": [{"id": "neural-network", "name": "Neural Network", "kinds": ["link"], "count": 4,
+                       "evidence": ["多層のニューラルネットワークを用いて…"]}],
+        "links_in": [], "broader": [], "narrower": [],
+    }]})
+
+    id: str = Field(description="Stable concept id (slug).")
+    uri: str = Field(description="The concept's URI in the SKOS export.")
+    name: str = Field(description="Display name (English prefLabel, else the first label).")
+    labels: dict[str, LabelSet] = Field(description="Labels by language code.")
+    definitions: list[DefinitionOut] = Field(description="Definitions with where each was read.")
+    sources: list[SourceRef] = Field(description="Every heading this concept was merged from.")
+    collections: list[Ref] = Field(description="Files and sections that hold the concept.")
+    links_out: list[LinkOut] = Field(description="Concepts this definition links to.")
+    links_in: list[LinkOut] = Field(description="Concepts whose definitions link here.")
+    broader: list[Ref] = Field(default_factory=list)
+    narrower: list[Ref] = Field(default_factory=list)
+    same_label_as: list[Ref] | None = Field(
+        None, description="Other concepts that share the label asked for (e.g. 正規化), when there are any.")

@@ -1,0 +1,259 @@
+"""The HTTP API over a real uvicorn server on 127.0.0.1: lookups, export, quality, errors, hot reload."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+import rdflib
+import uvicorn
+from rdflib.namespace import RDF, SKOS
+
+from api.app import create_app
+from ingest import ingest_paths
+from kg.settings import Settings
+from kg.store import Store, update_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RELOAD = 0.1  # seconds between store checks in these tests
+
+
+class LiveServer:
+    """uvicorn in a background thread on a free port of 127.0.0.1."""
+
+    def __init__(self, settings: Settings) -> None:
+        # log_config=None leaves the test's logging (caplog) alone.
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the server did not start (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server did not start within 60 s")
+            time.sleep(0.02)
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        assert host == "127.0.0.1"
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive(), "the server did not shut down"
+
+
+@pytest.fixture(scope="module")
+def expected() -> int:
+    """How many concepts the bundled glossary has (computed, so the data may change)."""
+    return len(ingest_paths([DATA]).concepts)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[tuple[LiveServer, Settings]]:
+    """A server started on an empty store: its startup ingests the bundled data/ folder."""
+    settings = Settings(store=tmp_path_factory.mktemp("api") / "store", default_glossary=DATA, reload_interval=0)
+    with LiveServer(settings) as server:
+        yield server, settings
+
+
+@pytest.fixture(scope="module")
+def client(live) -> Iterator[httpx.Client]:
+    server, _ = live
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    return error
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def test_health_reports_the_ingested_bundled_glossary(client, live, expected):
+    _, settings = live
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["concepts"] == expected
+    assert body["store_version"] == Store(settings.store).current_version()
+    assert "model" in body
+
+
+def test_lookup_by_prefix(client):
+    hits = client.get("/concepts", params={"prefix": "deep"}).json()["results"]
+    assert "deep-learning" in [h["id"] for h in hits]
+    assert all({"id", "label", "lang", "name"} <= set(h) for h in hits)
+    japanese = client.get("/concepts", params={"prefix": "深層"}).json()["results"]
+    assert [h["id"] for h in japanese][:1] == ["deep-learning"]
+
+
+def test_lookup_limit(client):
+    assert len(client.get("/concepts", params={"prefix": "", "limit": 3}).json()["results"]) == 3
+    assert len(client.get("/concepts", params={"limit": 1000}).json()["results"]) >= 3
+
+
+def test_concept_by_english_label(client):
+    response = client.get("/concepts/Deep%20Learning")
+    assert response.status_code == 200
+    view = response.json()
+    assert view["id"] == "deep-learning"
+    assert view["labels"]["ja"]["pref"] == "深層学習"
+    assert view["definitions"] and view["definitions"][0]["source"]["file"] == "deep-learning.md"
+    assert "neural-network" in [link["id"] for link in view["links_out"]]
+
+
+def test_concept_by_url_encoded_japanese_label(client):
+    response = client.get("/concepts/" + quote("深層学習"))
+    assert response.status_code == 200
+    assert response.json()["id"] == "deep-learning"
+
+
+@pytest.mark.parametrize("ref", ["deep%20LEARNING", "DEEP-LEARNING", "deep-learning"])
+def test_concept_lookup_is_case_insensitive(client, ref):
+    assert client.get(f"/concepts/{ref}").json()["id"] == "deep-learning"
+
+
+def test_unknown_concept_is_404_with_suggestions(client):
+    error = assert_error(client.get("/concepts/Deep%20Lerning"), 404, "not_found")
+    assert "Deep Learning" in [s["label"] for s in error["suggestions"]]
+
+
+@pytest.mark.parametrize(("name", "rdflib_format", "media_type", "suffix"), [
+    ("turtle", "turtle", "text/turtle", ".ttl"),
+    ("xml", "xml", "application/rdf+xml", ".rdf"),
+    ("json-ld", "json-ld", "application/ld+json", ".jsonld"),
+    ("nt", "nt", "application/n-triples", ".nt"),
+])
+def test_export_each_format_parses(client, expected, name, rdflib_format, media_type, suffix):
+    response = client.get("/export", params={"format": name})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert f'filename="glossary{suffix}"' in response.headers["content-disposition"]
+    graph = rdflib.Graph().parse(data=response.content, format=rdflib_format)
+    assert len(set(graph.subjects(RDF.type, SKOS.Concept))) == expected
+
+
+@pytest.mark.parametrize(("accept", "media_type"), [
+    ("application/rdf+xml", "application/rdf+xml"),
+    ("application/ld+json", "application/ld+json"),
+    ("application/n-triples", "application/n-triples"),
+    ("text/turtle;q=0.2, application/n-triples;q=0.9", "application/n-triples"),
+    ("*/*", "text/turtle"),
+    ("text/html", "text/turtle"),  # nothing we offer: the default
+])
+def test_export_negotiates_the_accept_header(client, accept, media_type):
+    response = client.get("/export", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert "accept" in response.headers.get("vary", "").lower()
+
+
+def test_export_format_parameter_wins_over_accept(client):
+    response = client.get("/export", params={"format": "nt"}, headers={"Accept": "application/rdf+xml"})
+    assert response.headers["content-type"].startswith("application/n-triples")
+
+
+def test_quality_report(client, expected):
+    response = client.get("/quality")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["summary"]["concepts"] == expected
+    assert isinstance(report["checks"], list) and report["checks"]
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), [
+    ("/concepts", {"limit": 0}, "limit"),
+    ("/concepts", {"limit": 100000}, "limit"),
+    ("/concepts", {"limit": "many"}, "limit"),
+    ("/export", {"format": "bogus"}, "format"),
+])
+def test_bad_parameters_are_422(client, path, params, parameter):
+    error = assert_error(client.get(path, params=params), 422, "bad_parameter")
+    assert error["parameter"] == parameter
+
+
+def test_unknown_route_and_wrong_method(client):
+    assert_error(client.get("/no/such/endpoint"), 404, "not_found")
+    assert_error(client.post("/health"), 405, "method_not_allowed")
+
+
+# -- hot reload ----------------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(RELOAD / 2)
+    return False
+
+
+def publish_corrupt_version(store: Path, scratch: Path) -> str:
+    """A new version whose concepts.json is broken, made current atomically.
+
+    Built in a scratch store and corrupted before ``CURRENT`` names it, so the server
+    can never see it intact (the layout is the one ``kg.store.Store`` documents).
+    """
+    outcome = update_store([FIXTURES / "plain"], Settings(store=scratch))
+    target = store / "versions" / outcome.version
+    shutil.copytree(scratch / "versions" / outcome.version, target)
+    (target / "concepts.json").write_text('[{"id": "truncat', encoding="utf-8")
+    pointer = store / "CURRENT.test-tmp"
+    pointer.write_text(outcome.version + "\n", encoding="utf-8")
+    os.replace(pointer, store / "CURRENT")
+    return outcome.version
+
+
+def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(tmp_path, expected, caplog):
+    settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=RELOAD)
+    plain = len(ingest_paths([FIXTURES / "plain"]).concepts)
+    assert plain != expected  # otherwise the swap could not be seen in the counts
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        def health() -> dict:
+            return http.get("/health").json()
+
+        first = health()
+        assert first["concepts"] == expected
+
+        # A new version written while the server runs is served after the reload interval.
+        second = update_store([FIXTURES / "plain"], settings, force=True).version
+        assert wait_for(lambda: health()["store_version"] == second), health()
+        assert health()["concepts"] == plain
+        assert http.get("/concepts/Router").status_code == 200
+
+        # A corrupt version is refused: the last good one stays served.
+        caplog.clear()
+        bad = publish_corrupt_version(settings.store, tmp_path / "scratch")
+        assert wait_for(lambda: bad in caplog.text), "the server never tried the corrupt version"
+        time.sleep(RELOAD * 3)
+        now = health()
+        assert (now["status"], now["store_version"], now["concepts"]) == ("ok", second, plain)
+        assert http.get("/concepts/Router").status_code == 200
+
+        # And the next good version is picked up again.
+        third = update_store([DATA], settings, force=True).version
+        assert wait_for(lambda: health()["store_version"] == third), health()
+        assert health()["concepts"] == expected
