@@ -130,11 +130,11 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
     return ordered, issues
 
 
-def concept_ids(label_lists: list[list[Label]]) -> list[str]:
+def concept_ids(label_lists: list[list[Label]], taken: set[str] = frozenset()) -> list[str]:
     """Stable ids: the slug of the English prefLabel (else the first label), made
-    unique with ``-2``, ``-3`` in order of first appearance."""
+    unique with ``-2``, ``-3`` in order of first appearance (and apart from ``taken``)."""
     ids: list[str] = []
-    used: set[str] = set()
+    used: set[str] = set(taken)
     for labels in label_lists:
         english = next((l.text for l in labels if l.lang == "en"), None)
         base = slugify(english or (labels[0].text if labels else "concept"))

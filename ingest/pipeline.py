@@ -76,7 +76,7 @@ def ingest_paths(
                         Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error")
                     )
             else:
-                _import_skos(item, text, result)
+                _import_skos(item, text, result, settings)
         if progress:
             progress(n, len(files), item.name)
     for file in parsed:
@@ -85,18 +85,30 @@ def ingest_paths(
     return result
 
 
-def _import_skos(item: InputFile, text: str, result: IngestResult) -> None:
+def _import_skos(item: InputFile, text: str, result: IngestResult, settings: Settings) -> None:
+    from dataclasses import replace as _replace
+
     from .skos import parse_skos  # rdflib parsing only when SKOS files are given
 
-    imported = parse_skos(text.encode("utf-8"), item.name)
+    imported = parse_skos(text.encode("utf-8"), item.name, namespace=settings.namespace)
     taken = {c.id for c in result.concepts}
+    renamed: dict[str, str] = {}
     for concept in imported.concepts:
         if concept.id in taken:
+            new_id, n = concept.id, 1
+            while new_id in taken:
+                n += 1
+                new_id = f"{concept.id}-{n}"
             result.issues.append(
-                Issue("duplicate_id", f"concept id {concept.id!r} already ingested; renamed", item.name)
+                Issue("duplicate_id", f"concept id {concept.id!r} already ingested; renamed {new_id!r}", item.name)
             )
-            concept.id = f"{concept.id}-{len(taken)}"
+            renamed[concept.id] = new_id
+            concept.id = new_id
         taken.add(concept.id)
+    for concept in imported.concepts:  # links inside this file follow the renames
+        if renamed:
+            concept.links = [_replace(link, target=renamed.get(link.target, link.target)) for link in concept.links]
+            concept.broader = [renamed.get(b, b) for b in concept.broader]
         result.concepts.append(concept)
     result.collections.extend(imported.collections)
     result.issues.extend(imported.issues)
@@ -241,7 +253,7 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     index_groups, merge_issues = group_entries(entries)
     groups = [[entries[i] for i in members] for members in index_groups]
     group_labels = [_merged_labels(group) for group in groups]
-    ids = concept_ids(group_labels)
+    ids = concept_ids(group_labels, taken={c.id for c in result.concepts})  # SKOS ids came first
 
     file_collections: dict[str, tuple[Collection, dict[str, Collection]]] = {}
     for file in parsed:

@@ -49,7 +49,8 @@ class Glossary:
         self.manifest = manifest or {}
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
-            for key in {normalize(concept.id), *(normalize(l.text) for l in concept.labels)}:
+            hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
+            for key in {normalize(concept.id), *(normalize(l.text) for l in concept.labels), *hidden}:
                 if concept.id not in self._by_label[key]:
                     self._by_label[key].append(concept.id)
         # Sorted (normalised label, id, label) for prefix lookups by bisection.

@@ -96,7 +96,7 @@ def is_abbreviation_of(short: str, long: str) -> bool:
 def text_lang(text: str) -> str:
     """Language of a running text: ``ja`` when kana/kanji make up a fifth of its letters.
 
-    >>> text_lang("多層のニューラルネットワークを用いる"), text_lang("A GPU (グラフィックス) kernel")
+    >>> text_lang("多層のニューラルネットワークを用いる"), text_lang("Attention (注意) weights tokens")
     ('ja', 'en')
     """
     letters = [c for c in text if c.isalpha()]

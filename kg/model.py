@@ -61,6 +61,10 @@ class Concept:
     collections: list[str] = field(default_factory=list)
     broader: list[str] = field(default_factory=list)
     uri: str | None = None  # set when imported from SKOS with its own URI
+    # From SKOS import only: labels kept for lookup but never shown (skos:hiddenLabel),
+    # and the URIs of the concept's own schemes (empty: the glossary's scheme).
+    hidden_labels: list[Label] = field(default_factory=list)
+    schemes: list[str] = field(default_factory=list)
 
     def pref_labels(self) -> dict[str, str]:
         """The first label of each language."""
@@ -87,7 +91,7 @@ class Concept:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Concept":
+    def from_dict(cls, data: dict[str, Any]) -> Concept:
         def source(value: dict | None) -> Source | None:
             return Source(**value) if value else None
 
@@ -103,6 +107,8 @@ class Concept:
             collections=list(data.get("collections", [])),
             broader=list(data.get("broader", [])),
             uri=data.get("uri"),
+            hidden_labels=[Label(**label) for label in data.get("hidden_labels", [])],
+            schemes=list(data.get("schemes", [])),
         )
 
 
@@ -113,6 +119,7 @@ class Collection:
     id: str
     label: str
     source: Source | None = None
+    uri: str | None = None  # set when imported from SKOS with its own URI
 
 
 @dataclass(frozen=True)
@@ -136,5 +143,5 @@ class Issue:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Issue":
+    def from_dict(cls, data: dict[str, Any]) -> Issue:
         return cls(**{**data, "concepts": tuple(data.get("concepts", ()))})

@@ -302,12 +302,13 @@ class Store:
 def _collection_to_dict(collection: Collection) -> dict[str, Any]:
     source = collection.source
     return {"id": collection.id, "label": collection.label,
-            "source": {"file": source.file, "line": source.line, "url": source.url} if source else None}
+            "source": {"file": source.file, "line": source.line, "url": source.url} if source else None,
+            "uri": collection.uri}
 
 
 def _collection_from_dict(data: dict[str, Any]) -> Collection:
     source = data.get("source")
-    return Collection(data["id"], data["label"], Source(**source) if source else None)
+    return Collection(data["id"], data["label"], Source(**source) if source else None, data.get("uri"))
 
 
 @dataclass
