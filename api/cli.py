@@ -269,6 +269,22 @@ def check(settings: Settings, as_json: bool) -> None:
         click.echo(report.to_text())
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--repeat", type=click.IntRange(1, 100), default=5, show_default=True, help="Timed runs per figure.")
+@json_option
+def bench(paths: tuple[Path, ...], repeat: int, as_json: bool) -> None:
+    """Time ingest of PATHS (default: the bundled glossary) beside a baseline run alongside."""
+    from kg.bench import bench_ingest, format_rows
+    from kg.settings import BUNDLED_DATA
+
+    rows = bench_ingest(list(paths) or [BUNDLED_DATA], repeat=repeat)
+    if as_json:
+        _print_json(rows)
+    else:
+        click.echo(format_rows(rows))
+
+
 def main() -> None:
     """Console entry point (``kg``)."""
     cli(prog_name="kg")

@@ -257,3 +257,32 @@ def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(tmp_path, e
         third = update_store([DATA], settings, force=True).version
         assert wait_for(lambda: health()["store_version"] == third), health()
         assert health()["concepts"] == expected
+
+
+# -- the whole linked corpus -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_client(tmp_path_factory, linked_corpus) -> Iterator[httpx.Client]:
+    settings = Settings(store=tmp_path_factory.mktemp("corpus") / "store", reload_interval=0)
+    assert update_store([linked_corpus], settings).exit_code == 0
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def test_corpus_deep_learning_carries_japanese_label_and_both_sources(corpus_client):
+    body = corpus_client.get("/concepts/Deep%20Learning").json()
+    assert body["labels"]["ja"]["pref"] == "深層学習"
+    assert {s["file"] for s in body["sources"]} == {"ai/deep-learning.md", "dl-overview.md"}
+    assert {d["source"]["file"] for d in body["definitions"]} == {"ai/deep-learning.md", "dl-overview.md"}
+
+
+def test_corpus_seikika_is_two_concepts_and_reported(corpus_client):
+    first = corpus_client.get("/concepts/正規化").json()
+    assert len(first["same_label_as"]) == 1
+    names = {first["name"], first["same_label_as"][0]["name"]}
+    assert names == {"Regularization", "Normalization"}
+    checks = {c["check"]: c for c in corpus_client.get("/quality").json()["checks"]}
+    conflicts = checks["label_conflict"]["findings"]
+    assert any("正規化" in f["message"] and {c["id"] for c in f["concepts"]} == {"regularization", "normalization"}
+               for f in conflicts)

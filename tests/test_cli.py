@@ -202,3 +202,12 @@ def test_installed_console_script(tmp_path):
     assert "version" in done.stdout
     assert Store(store).current_version() in done.stdout
     assert not (tmp_path / "xdg").exists()
+
+
+def test_bench_prints_ingest_beside_its_baseline(fixtures):
+    result = CliRunner().invoke(cli, ["bench", str(fixtures / "glossary"), "--repeat", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows[0]["name"].startswith("baseline") and rows[0]["ratio"] == 1.0
+    assert all(r["median_s"] > 0 and r["ratio"] > 0 for r in rows)
+    assert "concepts" in rows[1]["note"]
