@@ -1,18 +1,19 @@
 """The HTTP API (v1): an app factory serving one Glossary, swapped when the store gets a new version."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.models import ConceptView, Health, LookupResult
+from api.models import ConceptView, Health, LookupResult, SearchResult
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
@@ -33,6 +34,7 @@ naming the `parameter`.
 
 TAGS = [
     {"name": "service", "description": "Is the service up, and which store version does it serve."},
+    {"name": "search", "description": "Find concepts by meaning or label, in Japanese or English."},
     {"name": "concepts", "description": "Look concepts up by id or label."},
     {"name": "export", "description": "The glossary as standard SKOS (Turtle, RDF/XML, JSON-LD, N-Triples)."},
     {"name": "quality", "description": "The SKOS quality report."},
@@ -90,8 +92,10 @@ def ensure_store(settings: Settings, progress: Callable[[int, int, str], None] |
     log.info("store %s is empty: ingesting %s", settings.store, settings.default_glossary)
     outcome = update_store([settings.default_glossary], settings, progress=progress)
     if outcome.exit_code == 2:
-        raise StoreError(f"nothing could be ingested from {settings.default_glossary}; "
-                         "run `kg ingest PATH` with your glossary", store=str(settings.store))
+        raise StoreError(
+            f"nothing could be ingested from {settings.default_glossary}; run `kg ingest PATH` with your glossary",
+            store=str(settings.store),
+        )
     return outcome
 
 
@@ -169,60 +173,133 @@ GlossaryDep = Annotated[Glossary, Depends(get_glossary)]
 def _add_routes(app: FastAPI) -> None:
     media_types = [fmt.media_type for fmt in EXPORT_FORMATS]
 
-    @app.get("/health", tags=["service"], response_model=Health, summary="Service status",
-             description="Status, number of concepts, embedding model name and the store version served.")
+    @app.get(
+        "/health",
+        tags=["service"],
+        response_model=Health,
+        summary="Service status",
+        description="Status, number of concepts, embedding model name and the store version served.",
+    )
     def health(glossary: GlossaryDep) -> dict[str, Any]:
         return glossary.health()
 
-    @app.get("/concepts", tags=["concepts"], response_model=LookupResult, responses=ERROR_RESPONSES,
-             summary="Label lookup and autocomplete",
-             description="Concepts with a label starting with `prefix` (then containing it), one hit per "
-                         "concept, shortest label first. Case- and width-insensitive; Japanese works.")
+    @app.get(
+        "/search",
+        tags=["search"],
+        response_model=SearchResult,
+        responses=ERROR_RESPONSES,
+        summary="Semantic search",
+        description="Concepts ranked for `q`, in Japanese or English. A label (any case or width: "
+        "`LSTM`, `llm`, `ＬＳＴＭ`) ranks its concept first. `hybrid` (default) adds meaning "
+        "(embeddings) and shared words (BM25); `dense` and `lexical` use one of them. Each hit "
+        "says what matched and in which language. A query of only punctuation gives no hits.",
+    )
+    def search(
+        glossary: GlossaryDep,
+        q: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=1000,
+                description="The query (1-1000 characters).",
+                examples=["how do I stop a model from overfitting?", "学習率を徐々に下げる"],
+            ),
+        ],
+        k: Annotated[int, Query(ge=1, le=100, description="How many hits (1-100).")] = 10,
+        mode: Annotated[Literal["hybrid", "dense", "lexical"], Query(description="Ranking signals to use.")] = "hybrid",
+        lang: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$",
+                description="Only concepts with a label in this language (`ja`, `en`).",
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        hits = glossary.search(q, k=k, mode=mode, lang=lang)
+        return {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}
+
+    @app.get(
+        "/concepts",
+        tags=["concepts"],
+        response_model=LookupResult,
+        responses=ERROR_RESPONSES,
+        summary="Label lookup and autocomplete",
+        description="Concepts with a label starting with `prefix` (then containing it), one hit per "
+        "concept, shortest label first. Case- and width-insensitive; Japanese works.",
+    )
     def lookup(
         glossary: GlossaryDep,
-        prefix: Annotated[str, Query(description="Start of a label; empty lists every concept.",
-                                     examples=["deep", "深層"])] = "",
+        prefix: Annotated[
+            str, Query(description="Start of a label; empty lists every concept.", examples=["deep", "深層"])
+        ] = "",
         limit: Annotated[int, Query(ge=1, le=1000, description="Most hits to return (1-1000).")] = 20,
     ) -> dict[str, Any]:
         return {"prefix": prefix, "results": glossary.lookup(prefix, limit=limit)}
 
-    @app.get("/concepts/{id}", tags=["concepts"], response_model=ConceptView, response_model_exclude_none=True,
-             responses=ERROR_RESPONSES, summary="One concept",
-             description="Labels by language, definitions with their sources, direct links in and out, "
-                         "collections. `{id}` may be the id or any label in any case (URL-encoded): "
-                         "`/concepts/Deep%20Learning`, `/concepts/%E6%B7%B1%E5%B1%A4%E5%AD%A6%E7%BF%92`. "
-                         "An unknown term is a 404 whose `suggestions` are close labels.")
+    @app.get(
+        "/concepts/{id}",
+        tags=["concepts"],
+        response_model=ConceptView,
+        response_model_exclude_none=True,
+        responses=ERROR_RESPONSES,
+        summary="One concept",
+        description="Labels by language, definitions with their sources, direct links in and out, "
+        "collections. `{id}` may be the id or any label in any case (URL-encoded): "
+        "`/concepts/Deep%20Learning`, `/concepts/%E6%B7%B1%E5%B1%A4%E5%AD%A6%E7%BF%92`. "
+        "An unknown term is a 404 whose `suggestions` are close labels.",
+    )
     def concept(
         glossary: GlossaryDep,
-        ref: Annotated[str, Path(alias="id", description="Concept id or any of its labels.",
-                                 examples=["deep-learning", "Deep Learning", "深層学習"])],
+        ref: Annotated[
+            str,
+            Path(
+                alias="id",
+                description="Concept id or any of its labels.",
+                examples=["deep-learning", "Deep Learning", "深層学習"],
+            ),
+        ],
     ) -> dict[str, Any]:
         return glossary.concept_view(ref)
 
-    @app.get("/export", tags=["export"], response_class=Response, summary="The glossary as SKOS",
-             responses={200: {"description": "The whole SKOS graph.",
-                              "content": {media_type: {} for media_type in media_types}},
-                        422: ERROR_RESPONSES[422]},
-             description="The whole glossary as a SKOS graph. Choose the format with `format` "
-                         "(`turtle`, `xml`, `json-ld`, `nt`, or a media type) or, without it, with the "
-                         "`Accept` header; the default is Turtle.")
+    @app.get(
+        "/export",
+        tags=["export"],
+        response_class=Response,
+        summary="The glossary as SKOS",
+        responses={
+            200: {"description": "The whole SKOS graph.", "content": {media_type: {} for media_type in media_types}},
+            422: ERROR_RESPONSES[422],
+        },
+        description="The whole glossary as a SKOS graph. Choose the format with `format` "
+        "(`turtle`, `xml`, `json-ld`, `nt`, or a media type) or, without it, with the "
+        "`Accept` header; the default is Turtle.",
+    )
     def export(
         glossary: GlossaryDep,
-        fmt: Annotated[str | None, Query(alias="format", description="turtle, xml, json-ld or nt.",
-                                         examples=["turtle"])] = None,
+        fmt: Annotated[
+            str | None, Query(alias="format", description="turtle, xml, json-ld or nt.", examples=["turtle"])
+        ] = None,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         # An explicit format wins; an Accept header that names none of ours gets the default.
         chosen = resolve_format(fmt) if fmt else negotiate(accept) or resolve_format("turtle")
         data, media_type = glossary.export(chosen.name)
         suffix = chosen.suffixes[0] if chosen.suffixes else "." + chosen.name
-        return Response(data, media_type=media_type, headers={
-            "Content-Disposition": f'attachment; filename="glossary{suffix}"',
-            "Vary": "Accept",
-        })
+        return Response(
+            data,
+            media_type=media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="glossary{suffix}"',
+                "Vary": "Accept",
+            },
+        )
 
-    @app.get("/quality", tags=["quality"], summary="SKOS quality report",
-             description="Findings that make the glossary harder to use: missing labels or definitions, "
-                         "broken links, shared labels, cycles... with where each was found.")
+    @app.get(
+        "/quality",
+        tags=["quality"],
+        summary="SKOS quality report",
+        description="Findings that make the glossary harder to use: missing labels or definitions, "
+        "broken links, shared labels, cycles... with where each was found.",
+    )
     def quality(glossary: GlossaryDep) -> dict[str, Any]:
         return glossary.quality().to_dict()

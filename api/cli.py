@@ -1,4 +1,5 @@
 """The ``kg`` command line: a thin layer over ``kg.Glossary`` and the store."""
+
 from __future__ import annotations
 
 import copy
@@ -46,8 +47,12 @@ def _one_line(error: KGError) -> str:
 def pass_settings(command):
     """Add ``--store`` and pass ``settings`` first; a ``Settings`` given as ``obj`` (tests) is the base."""
 
-    @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Store directory (default: $KG_STORE or ~/.local/share/kg/store).")
+    @click.option(
+        "--store",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Store directory (default: $KG_STORE or ~/.local/share/kg/store).",
+    )
     @click.pass_context
     @functools.wraps(command)
     def wrapper(ctx: click.Context, store: Path | None, **kwargs: Any) -> Any:
@@ -80,18 +85,25 @@ class _Progress:
 
     def __init__(self) -> None:
         self.bar = None
+        self.phase = None
 
     def __call__(self, done: int, total: int, name: str) -> None:
-        if self.bar is None:
+        phase = "embedding" if name == "embedding" else "reading"
+        if self.bar is None or phase != self.phase:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="file", file=sys.stderr, delay=0.5, disable=None, leave=False)
-        self.bar.set_postfix_str(name[-40:], refresh=False)
+            self.close()
+            self.phase = phase
+            unit = "text" if phase == "embedding" else "file"
+            self.bar = tqdm(total=total, unit=unit, desc=phase, file=sys.stderr, delay=0.5, disable=None, leave=False)
+        if phase == "reading":
+            self.bar.set_postfix_str(name[-40:], refresh=False)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -122,15 +134,17 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bo
     result = outcome.result
     problems = [i for i in outcome.issues if i.severity != "info"]
     if as_json:
-        _print_json({
-            "version": outcome.version,
-            "changed": outcome.changed,
-            "concepts": len(result.concepts) if result else None,
-            "collections": len(result.collections) if result else None,
-            "files": result.files_read if result else None,
-            "issues": [i.to_dict() for i in outcome.issues],
-            "exit_code": outcome.exit_code,
-        })
+        _print_json(
+            {
+                "version": outcome.version,
+                "changed": outcome.changed,
+                "concepts": len(result.concepts) if result else None,
+                "collections": len(result.collections) if result else None,
+                "files": result.files_read if result else None,
+                "issues": [i.to_dict() for i in outcome.issues],
+                "exit_code": outcome.exit_code,
+            }
+        )
     elif result is None:
         click.echo(f"unchanged: store version {outcome.version} already holds these files (--force re-ingests)")
     else:
@@ -138,8 +152,10 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bo
             click.echo(_issue_line(issue), err=True)
         notes = len(outcome.issues) - len(problems)
         errors = sum(1 for i in problems if i.severity == "error")
-        summary = (f"{len(result.concepts)} concepts, {len(result.collections)} collections from "
-                   f"{result.files_read} files; {errors} errors, {len(problems) - errors} warnings, {notes} notes")
+        summary = (
+            f"{len(result.concepts)} concepts, {len(result.collections)} collections from "
+            f"{result.files_read} files; {errors} errors, {len(problems) - errors} warnings, {notes} notes"
+        )
         if outcome.changed:
             click.echo(f"version {outcome.version}: {summary}")
         else:
@@ -173,8 +189,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     if outcome is not None:
         click.echo(f"ingested {settings.default_glossary} as version {outcome.version}", err=True)
     state = open_state(settings)
-    uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port,
-                log_config=_log_config())
+    uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port, log_config=_log_config())
 
 
 def _log_config() -> dict[str, Any]:
@@ -211,8 +226,13 @@ def _render_concept(view: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"Definition ({where}):" if where else "Definition:")
         lines.append(textwrap.indent(definition["text"].strip(), "  "))
-    for key, title in (("links_out", "Links to"), ("links_in", "Linked from"), ("broader", "Broader"),
-                       ("narrower", "Narrower"), ("same_label_as", "Shares the label with")):
+    for key, title in (
+        ("links_out", "Links to"),
+        ("links_in", "Linked from"),
+        ("broader", "Broader"),
+        ("narrower", "Narrower"),
+        ("same_label_as", "Shares the label with"),
+    ):
         if view.get(key):
             lines.append("")
             lines.append(f"{title}: " + ", ".join(f"{item['name']} ({item['id']})" for item in view[key]))
@@ -242,10 +262,15 @@ def _format_option(ctx: click.Context, param: click.Parameter, value: str):
 
 
 @cli.command()
-@click.option("--format", "fmt", default="turtle", show_default=True, callback=_format_option,
-              help="turtle, xml, json-ld or nt (aliases and media types work too).")
-@click.option("--output", "-o", type=click.File("wb", lazy=True), default="-",
-              help="File to write (default: stdout).")
+@click.option(
+    "--format",
+    "fmt",
+    default="turtle",
+    show_default=True,
+    callback=_format_option,
+    help="turtle, xml, json-ld or nt (aliases and media types work too).",
+)
+@click.option("--output", "-o", type=click.File("wb", lazy=True), default="-", help="File to write (default: stdout).")
 @pass_settings
 def export(settings: Settings, fmt: Any, output: Any) -> None:
     """The whole glossary as a SKOS graph."""
@@ -267,6 +292,51 @@ def check(settings: Settings, as_json: bool) -> None:
         _print_json(report.to_dict())
     else:
         click.echo(report.to_text())
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="How many hits.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--lang", default=None, help="Only concepts with a label in this language (ja, en).")
+@json_option
+@pass_settings
+def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, as_json: bool) -> None:
+    """Find concepts by meaning or label, in Japanese or English."""
+    hits = _load(settings).search(query, k=k, mode=mode, lang=lang)
+    if as_json:
+        _print_json({"query": query, "mode": mode, "results": [h.to_dict() for h in hits]})
+        return
+    if not hits:
+        click.echo("no match", err=True)
+    for n, hit in enumerate(hits, 1):
+        labels = " | ".join(dict.fromkeys(hit.labels.values()))
+        click.echo(f"{n:2d}. {labels}  [{hit.id}]  {hit.score:.3f} ({hit.matched['by']})")
+        click.echo(f"    {hit.snippet}")
+
+
+@cli.command(name="eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Cut-off of the metrics.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@json_option
+@pass_settings
+def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_json: bool) -> None:
+    """Search quality on QUERIES.tsv (query TAB relevant labels separated by ';'):
+    MRR@k, hit@1, hit@k, nDCG@k and the misses."""
+    from kg.evaluate import evaluate, read_queries
+
+    glossary = _load(settings)
+    evaluation = evaluate(
+        read_queries(queries),
+        lambda q: [hit.id for hit in glossary.search(q, k=k, mode=mode)],
+        lambda label: [c.id for c in glossary.candidates(label)],
+        k=k,
+    )
+    if as_json:
+        _print_json(evaluation.to_dict())
+    else:
+        click.echo(evaluation.to_text())
 
 
 @cli.command()

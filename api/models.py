@@ -1,4 +1,5 @@
 """Response models of the HTTP API: they give the OpenAPI docs titles, descriptions and examples."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -7,8 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 class Health(BaseModel):
     """Whether the service is up and which store version it serves."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"status": "ok", "concepts": 30, "model": None, "store_version": "20250101T000000-3f2a9c"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "concepts": 30, "model": None, "store_version": "20250101T000000-3f2a9c"}]
+        }
+    )
 
     status: str = Field(description="`ok` while a glossary is loaded.")
     concepts: int = Field(description="How many concepts the served glossary holds.")
@@ -74,17 +78,39 @@ class LinkOut(BaseModel):
 class ConceptView(BaseModel):
     """Everything about one concept."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "deep-learning", "uri": "https://example.org/glossary/deep-learning", "name": "Deep Learning",
-        "labels": {"ja": {"pref": "深層学習", "alt": []}, "en": {"pref": "Deep Learning", "alt": []}},
-        "definitions": [{"text": "多層のニューラルネットワークを用いて…", "lang": "ja",
-                         "source": {"file": "deep-learning.md", "line": 3, "url": None}}],
-        "sources": [{"file": "deep-learning.md", "line": 3, "url": None}],
-        "collections": [{"id": "deep-learning", "label": "deep-learning"}],
-        "links_out": [{"id": "neural-network", "name": "Neural Network", "kinds": ["link"], "count": 4,
-                       "evidence": ["多層のニューラルネットワークを用いて…"]}],
-        "links_in": [], "broader": [], "narrower": [],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "deep-learning",
+                    "uri": "https://example.org/glossary/deep-learning",
+                    "name": "Deep Learning",
+                    "labels": {"ja": {"pref": "深層学習", "alt": []}, "en": {"pref": "Deep Learning", "alt": []}},
+                    "definitions": [
+                        {
+                            "text": "多層のニューラルネットワークを用いて…",
+                            "lang": "ja",
+                            "source": {"file": "deep-learning.md", "line": 3, "url": None},
+                        }
+                    ],
+                    "sources": [{"file": "deep-learning.md", "line": 3, "url": None}],
+                    "collections": [{"id": "deep-learning", "label": "deep-learning"}],
+                    "links_out": [
+                        {
+                            "id": "neural-network",
+                            "name": "Neural Network",
+                            "kinds": ["link"],
+                            "count": 4,
+                            "evidence": ["多層のニューラルネットワークを用いて…"],
+                        }
+                    ],
+                    "links_in": [],
+                    "broader": [],
+                    "narrower": [],
+                }
+            ]
+        }
+    )
 
     id: str = Field(description="Stable concept id (slug).")
     uri: str = Field(description="The concept's URI in the SKOS export.")
@@ -98,4 +124,43 @@ class ConceptView(BaseModel):
     broader: list[Ref] = Field(default_factory=list)
     narrower: list[Ref] = Field(default_factory=list)
     same_label_as: list[Ref] | None = Field(
-        None, description="Other concepts that share the label asked for (e.g. 正規化), when there are any.")
+        None, description="Other concepts that share the label asked for (e.g. 正規化), when there are any."
+    )
+
+
+class SearchMatch(BaseModel):
+    """What made a concept a hit."""
+
+    kind: str = Field(description="`label` or `definition`: which part of the concept matched.")
+    text: str = Field(description="The label or the definition passage that matched.")
+    lang: str = Field(description="Language of that text (`ja`, `en`).")
+    by: str = Field(description="`label` (label lookup), `dense` (meaning) or `lexical` (shared words).")
+
+
+class SearchHitOut(BaseModel):
+    """One ranked concept."""
+
+    id: str = Field(description="Concept id (use it with `/concepts/{id}`).", examples=["dropout"])
+    name: str = Field(description="Display name (English prefLabel when there is one).", examples=["Dropout"])
+    labels: dict[str, str] = Field(
+        description="prefLabel by language.", examples=[{"ja": "ドロップアウト", "en": "Dropout"}]
+    )
+    score: float = Field(description="Higher is better; comparable within one response only.")
+    snippet: str = Field(description="A short extract of the matched passage or the definition.")
+    matched: SearchMatch
+    source: SourceRef | None = Field(None, description="Where the concept's first definition was read.")
+    signals: dict = Field(default_factory=dict, description="Per-signal ranks and scores (label, dense, lexical).")
+
+
+class SearchResult(BaseModel):
+    """Concepts ranked for a query."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"query": "how do I stop a model from overfitting?", "mode": "hybrid", "results": []}]
+        }
+    )
+
+    query: str = Field(description="The query as given.")
+    mode: str = Field(description="The mode used.")
+    results: list[SearchHitOut]

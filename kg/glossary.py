@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     import rdflib
 
     from kg.quality import QualityReport
+    from kg.search import SearchEngine, SearchHit
 
 
 class Glossary:
@@ -40,6 +43,7 @@ class Glossary:
         settings: Settings | None = None,
         version: str | None = None,
         manifest: dict[str, Any] | None = None,
+        directory: Path | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.concepts: dict[str, Concept] = {c.id: c for c in concepts}
@@ -47,6 +51,8 @@ class Glossary:
         self.issues: list[Issue] = list(issues)
         self.version = version
         self.manifest = manifest or {}
+        self.directory = directory  # the store version it was read from (holds the vector index)
+        self._engine_lock = threading.Lock()
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
             hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
@@ -219,12 +225,30 @@ class Glossary:
         return view
 
     def health(self) -> dict[str, Any]:
+        index = self.manifest.get("extra", {}).get("index") or {}
         return {
             "status": "ok",
             "concepts": len(self.concepts),
             "store_version": self.version,
-            "model": self.manifest.get("model"),
+            "model": index.get("model"),
         }
+
+    # -- search -------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> SearchEngine:
+        """The search engine: label lookup, BM25 and the dense index of the store version
+        (built in memory with ``settings.model`` when the glossary has no store)."""
+        from kg.search import open_engine
+
+        with self._engine_lock:  # the server's threads may ask at once; build once
+            if "engine" in self.__dict__:
+                return self.__dict__["engine"]
+            return open_engine(self)
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
+        """Concepts for ``query`` by meaning or by label, Japanese or English (see ``kg.search``)."""
+        return self.engine.search(query, k=k, mode=mode, lang=lang)
 
     # -- RDF, export and quality ----------------------------------------------------------
 

@@ -33,6 +33,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     reload_interval: float = Field(1.0, description="Seconds between checks for a newer store version while serving.")
+    # -- semantic index (kg.encoders, kg.vectors) --
+    model: str = Field("sentence-transformers/all-MiniLM-L6-v2",
+                       description="Embedding model: the bundled default, `fake[:DIM]` (tests), a local "
+                                   "sentence-transformers directory, or a name already in the Hugging Face cache.")
+    encode_batch_size: int = Field(64, ge=1, description="Texts per forward pass when embedding.")
+    embedding_cache: Path | None = Field(None, description="Directory of the embedding cache (default STORE/cache).")
+    hnsw_threshold: int = Field(50_000, ge=0, description="From this many vectors on, search uses HNSW instead "
+                                                          "of exact search.")
+    hnsw_m: int = Field(32, ge=2, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(200, ge=1, description="HNSW build-time beam width.")
+    semantic_index: bool = Field(True, description="Embed concepts and build the dense index at ingest.")
+    gloss_japanese: bool = Field(True, description="Gloss Japanese into English (JMdict) before embedding; "
+                                                   "for English-only models such as the default.")
+    hnsw_ef_search: int = Field(128, ge=1, description="HNSW query-time beam width (recall vs speed).")
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        """Where the embedding cache lives: ``embedding_cache`` or ``STORE/cache``."""
+        return self.embedding_cache or self.store / "cache"
 
     @property
     def namespace(self) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.errors import StoreError
 from kg.model import Collection, Concept, Issue, Source
+from kg.semantic import PASSAGE_LAYOUT
 from kg.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ def settings_fingerprint(settings: Settings) -> dict[str, Any]:
         "max_file_bytes": settings.max_file_bytes,
         "max_labels_per_heading": settings.max_labels_per_heading,
         "max_heading_chars": settings.max_heading_chars,
+        # What the dense index is built with: another model or layout means re-embedding.
+        "semantic_index": settings.semantic_index,
+        "model": settings.model if settings.semantic_index else None,
+        "gloss_japanese": settings.gloss_japanese,
+        "passage_layout": PASSAGE_LAYOUT,
+        "hnsw_threshold": settings.hnsw_threshold,
     }
 
 
@@ -182,7 +189,8 @@ class Store:
         if expected is not None and expected != len(concepts):
             raise StoreError(f"{directory / 'concepts.json'} holds {len(concepts)} concepts, the manifest says "
                              f"{expected}: the store is corrupt, re-run `kg ingest PATH`", file=str(directory))
-        return Glossary(concepts, collections, issues, settings=settings, version=directory.name, manifest=manifest)
+        return Glossary(concepts, collections, issues, settings=settings, version=directory.name, manifest=manifest,
+                        directory=directory)
 
     def _read_json(self, path: Path) -> Any:
         try:
@@ -379,6 +387,14 @@ def update_store(paths: list[Path | str], settings: Settings, progress: Progress
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if result.concepts and settings.semantic_index:
+            try:
+                from kg.semantic import build_into
+
+                extra = {**(extra or {}), "index": build_into(staging, result, settings, progress)}
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         if not result.concepts:
             shutil.rmtree(staging, ignore_errors=True)
             kept = f"version {current} stays current" if current else "the store stays empty"

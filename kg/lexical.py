@@ -1,0 +1,358 @@
+"""Lexical search for Japanese/English glossaries: label lookup and BM25 over labels and definitions."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from kg.labels import normalize, text_lang
+from kg.model import Concept
+
+# Longer queries are cut here: past a few sentences more text only adds noise and
+# time, and it keeps a 10,000-character paste as fast as a short query.
+MAX_QUERY_CHARS = 256
+
+# Kana, kanji and 々 after NFKC (which turns half-width kana into full-width ones).
+_JA = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"(?P<ja>[{_JA}]+)|(?P<word>[^\W_{_JA}]+)")
+_LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
+_SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
+_MARKUP = re.compile(r"^[\s\-*+>#|`]+|[*`]+|\s+$")
+
+# Function words only: the definitions are mostly Japanese, so an English "the" is
+# rare there and BM25 would give it a high IDF.
+_STOPWORDS = frozenset(
+    """a an and are as at be been but by can do does for from has have how i if in into is it its
+    me my of on or so such than that the their them then there these this those to was we what
+    when where which while who why will with without you your""".split()
+)
+
+
+def _latin(word: str) -> str | None:
+    """A Latin-script word as a term: stop words dropped, a plural ``s`` stripped."""
+    if word in _STOPWORDS:
+        return None
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms: words for Latin text; characters and character bigrams for Japanese,
+    which has no spaces (measured as good as SudachiPy on the dev queries and needs
+    no dictionary; see the module's tests).
+
+    Long-vowel marks after katakana are dropped (コンピューター = コンピュータ), and so
+    are English stop words; a plural ``s`` is stripped from English words.
+
+    >>> tokenize("LSTMの学習率")
+    ['lstm', 'の', '学', '習', '率', 'の学', '学習', '習率']
+    >>> tokenize("The Models") == tokenize("model")
+    True
+    """
+    terms: list[str] = []
+    for run in _RUNS.finditer(unicodedata.normalize("NFKC", text).casefold()):
+        if run["word"]:
+            if word := _latin(run["word"]):
+                terms.append(word)
+            continue
+        ja = _LONG_VOWEL.sub("", run["ja"]) if "ー" in run["ja"] else run["ja"]
+        terms.extend(ja)
+        terms.extend(map(str.__add__, ja, ja[1:]))
+    return terms
+
+
+# -- label lookup ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    """A concept found by one of its labels.
+
+    ``kind`` is ``exact`` (score 1.0), ``prefix`` (0.5-0.9, shorter labels higher) or
+    ``contains`` (0.2-0.5: the query holds the label as whole words, e.g. "what is LSTM").
+    """
+
+    concept_id: str
+    label: str
+    lang: str
+    kind: str
+    score: float
+
+
+def _key(text: str) -> str:
+    """Match key: ``normalize`` plus spaces and long-vowel marks removed, so that
+    "long short-term memory" = "Long Short Term Memory" and ユーザー = ユーザ."""
+    return _LONG_VOWEL.sub("", normalize(text)).replace(" ", "")
+
+
+def _strip_punct(text: str) -> str:
+    """Surrounding punctuation, symbols and whitespace off ("「過学習」", "LSTM?")."""
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start])[0] in "PSZC":
+        start += 1
+    while end > start and unicodedata.category(text[end - 1])[0] in "PSZC":
+        end -= 1
+    return text[start:end]
+
+
+def _words(text: str) -> list[str]:
+    """Latin words (plural ``s`` stripped) and whole Japanese runs, for ``contains``:
+    "LSTMとは" -> ["lstm", "とは"], so the label covers half of that query."""
+    words = []
+    for run in _RUNS.finditer(normalize(text)):
+        word = run["ja"] or run["word"]
+        words.append(_latin(word) or word if run["word"] else word)
+    return words
+
+
+class LabelMatcher:
+    """Finds concepts whose label is the query (exact), starts with it (prefix), or,
+    for Latin-script labels, occurs in it as whole words (contains).
+
+    Labels and hidden labels are matched case-, width-, hyphen/space- and
+    katakana-long-vowel-insensitively.
+    """
+
+    def __init__(self, concepts: Iterable[Concept], *, min_prefix: int = 2, min_coverage: float = 0.5) -> None:
+        """
+        Args:
+            concepts: the glossary's concepts.
+            min_prefix: shortest query (in key characters) that gets prefix hits.
+            min_coverage: share of the query's content words a label must cover for a
+                ``contains`` hit (so "GPT" in a long sentence about something else is not one).
+        """
+        self.min_prefix = min_prefix
+        self.min_coverage = min_coverage
+        self._exact: dict[str, list[tuple[str, str, str]]] = {}
+        entries: list[tuple[str, str, str, str]] = []
+        self._phrases: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        for concept in concepts:
+            for label in [*concept.labels, *concept.hidden_labels]:
+                key = _key(label.text)
+                if not key:
+                    continue
+                hit = (concept.id, label.text, label.lang)
+                self._exact.setdefault(key, []).append(hit)
+                entries.append((key, *hit))
+                words = _words(label.text)
+                if words and not re.search(f"[{_JA}]", label.text):
+                    self._phrases.setdefault(tuple(words), []).append(hit)
+        # Sorted keys for prefix lookups by bisection.
+        entries.sort()
+        self._keys = [e[0] for e in entries]
+        self._entries = entries
+        self._max_phrase = max((len(p) for p in self._phrases), default=0)
+
+    def match(self, query: str, limit: int = 10) -> list[LabelHit]:
+        """Label hits for ``query``, best first, one per concept (its best label).
+
+        Never raises; an empty or punctuation-only query gives ``[]``.
+        """
+        if limit < 1:
+            return []
+        query = query[:MAX_QUERY_CHARS]
+        best: dict[str, LabelHit] = {}
+
+        def add(hit: LabelHit) -> None:
+            if hit.concept_id not in best or best[hit.concept_id].score < hit.score:
+                best[hit.concept_id] = hit
+
+        key = _key(_strip_punct(query))
+        # The unstripped key too, so that labels such as "C++" keep their symbols.
+        for candidate in dict.fromkeys([_key(query), key]):
+            for concept_id, text, lang in self._exact.get(candidate, []):
+                add(LabelHit(concept_id, text, lang, "exact", 1.0))
+        if len(key) >= self.min_prefix:
+            for i in range(bisect.bisect_left(self._keys, key), len(self._keys)):
+                label_key, concept_id, text, lang = self._entries[i]
+                if not label_key.startswith(key):
+                    break
+                if label_key != key:
+                    add(LabelHit(concept_id, text, lang, "prefix", 0.5 + 0.4 * len(key) / len(label_key)))
+        for hit in self._contained(query):
+            add(hit)
+        return sorted(best.values(), key=lambda h: -h.score)[:limit]
+
+    def _contained(self, query: str) -> list[LabelHit]:
+        # Word n-grams of the query looked up as whole Latin-script labels. Japanese
+        # labels inside Japanese text are left to BM25: without word boundaries a
+        # substring test finds 決定木 in a query about random forests.
+        words = _words(query)
+        content = [w for w in words if w not in _STOPWORDS]
+        if len(words) < 2 or not content:
+            return []
+        hits = []
+        for n in range(1, min(self._max_phrase, len(words)) + 1):
+            for i in range(len(words) - n + 1):
+                phrase = tuple(words[i : i + n])
+                for concept_id, text, lang in self._phrases.get(phrase, []):
+                    coverage = min(1.0, sum(w not in _STOPWORDS for w in phrase) / len(content))
+                    if coverage >= self.min_coverage:
+                        hits.append(LabelHit(concept_id, text, lang, "contains", 0.2 + 0.3 * coverage))
+        return hits
+
+
+# -- BM25 -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    """A BM25 hit with the passage that matched best, for a snippet.
+
+    ``field`` is ``label`` or ``definition``; ``text`` is the label or the definition
+    sentence with the most query-term weight; ``lang`` is its language.
+    """
+
+    concept_id: str
+    score: float
+    field: str
+    text: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class _Passage:
+    field: str
+    text: str
+    lang: str | None  # None: found from the text when shown (most sentences never are)
+    terms: frozenset[str]
+
+
+def _sentences(text: str) -> list[str]:
+    out = []
+    for part in _SENTENCES.split(text):
+        part = _MARKUP.sub("", part).strip()
+        if part and not part.startswith("```"):
+            out.append(part)
+    return out
+
+
+class LexicalIndex:
+    """BM25 over two fields of each concept: its labels and its definitions.
+
+    Each field is scored with its own length normalisation and the weighted scores
+    are added; the per-term weights are computed once at build time, so a query is
+    a few array additions. ``params`` records what the index was built with.
+    """
+
+    def __init__(
+        self,
+        concepts: Iterable[Concept],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        # Labels are a short field, so a label match already scores high; on the dev
+        # queries a boost of 1.5-3 ranked concepts whose label is one word of an English
+        # sentence ("precision", "weight") first and cost 0.05-0.1 MRR.
+        label_boost: float = 1.0,
+        definition_boost: float = 1.0,
+        tokenizer: Callable[[str], list[str]] = tokenize,
+    ) -> None:
+        """
+        Args:
+            concepts: the glossary's concepts.
+            k1, b: BM25 term-frequency saturation and length normalisation.
+            label_boost, definition_boost: field weights.
+            tokenizer: text -> terms; the default is ``tokenize``.
+        """
+        self.tokenizer = tokenizer
+        self.params = {
+            "tokenizer": getattr(tokenizer, "__name__", repr(tokenizer)),
+            "k1": k1,
+            "b": b,
+            "label_boost": label_boost,
+            "definition_boost": definition_boost,
+        }
+        self.ids: list[str] = []
+        self._passages: list[list[_Passage]] = []
+        # Terms per concept and field. All labels of a concept form one field (scoring
+        # each label alone and keeping the best measured worse on the dev queries).
+        fields: list[list[Counter[str]]] = [[], []]
+        for concept in concepts:
+            passages = []
+            label_terms: Counter[str] = Counter()
+            for label in [*concept.labels, *concept.hidden_labels]:
+                terms = tokenizer(label.text)
+                label_terms.update(terms)
+                passages.append(_Passage("label", label.text, label.lang, frozenset(terms)))
+            definition_terms: Counter[str] = Counter()
+            for definition in concept.definitions:
+                for sentence in _sentences(definition.text):
+                    terms = tokenizer(sentence)
+                    definition_terms.update(terms)
+                    passages.append(_Passage("definition", sentence, None, frozenset(terms)))
+            self.ids.append(concept.id)
+            self._passages.append(passages)
+            fields[0].append(label_terms)
+            fields[1].append(definition_terms)
+        n = len(self.ids)
+        # (term id, concept, tf) triples per field, then BM25 weights in one numpy pass.
+        self._vocab: dict[str, int] = {}
+        triples = []
+        for docs in fields:
+            term_ids: list[int] = []
+            doc_ids: list[int] = []
+            tfs: list[int] = []
+            for doc, counts in enumerate(docs):
+                term_ids.extend(self._vocab.setdefault(t, len(self._vocab)) for t in counts)
+                doc_ids.extend([doc] * len(counts))
+                tfs.extend(counts.values())
+            triples.append((np.array(term_ids, np.intp), np.array(doc_ids, np.intp), np.array(tfs, np.float64)))
+        size = len(self._vocab)
+        keys, weights, idf = [], [], np.zeros(size)
+        for boost, (term_ids, doc_ids, tfs) in zip((label_boost, definition_boost), triples, strict=True):
+            lengths = np.bincount(doc_ids, weights=tfs, minlength=n)
+            norm = k1 * (1 - b + b * lengths / (lengths.mean() if n and lengths.any() else 1.0))
+            df = np.bincount(term_ids, minlength=size)
+            # Lucene's IDF: never negative, even for a term in most concepts.
+            field_idf = np.log1p((n - df + 0.5) / (df + 0.5)) * (df > 0)
+            idf = np.maximum(idf, field_idf)
+            keys.append(term_ids * max(n, 1) + doc_ids)
+            weights.append(boost * field_idf[term_ids] * tfs * (k1 + 1) / (tfs + norm[doc_ids]))
+        # Postings sorted by term: the concepts of term t are _docs[_starts[t]:_starts[t + 1]].
+        unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        self._weights = np.bincount(inverse, weights=np.concatenate(weights))
+        self._docs = unique % max(n, 1)
+        self._starts = np.searchsorted(unique // max(n, 1), np.arange(size + 1))
+        self._idf = dict(zip(self._vocab, idf.tolist(), strict=True))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int = 10) -> list[LexicalHit]:
+        """The ``k`` best concepts for ``query``, best first (only those with a score > 0).
+
+        Never raises: empty, punctuation-only or control-character queries give
+        ``[]``; a very long query is cut to ``MAX_QUERY_CHARS``.
+        """
+        if k < 1 or not self.ids:
+            return []
+        terms = {t for t in self.tokenizer(query[:MAX_QUERY_CHARS]) if t in self._vocab}
+        if not terms:
+            return []
+        scores = np.zeros(len(self.ids))
+        for term in terms:
+            tid = self._vocab[term]
+            start, end = self._starts[tid], self._starts[tid + 1]
+            scores[self._docs[start:end]] += self._weights[start:end]
+        top = np.flatnonzero(scores)
+        top = top[np.argsort(-scores[top], kind="stable")][:k]
+        return [self._hit(int(doc), float(scores[doc]), terms) for doc in top]
+
+    def _hit(self, doc: int, score: float, terms: set[str]) -> LexicalHit:
+        # The passage holding the most IDF weight of the query terms; labels first on ties.
+        best, best_weight = None, 0.0
+        for passage in self._passages[doc]:
+            weight = sum(self._idf[t] for t in terms & passage.terms)
+            if weight > best_weight:
+                best, best_weight = passage, weight
+        if best is None:  # cannot happen for a score > 0; kept so a snippet never fails
+            best = self._passages[doc][0]
+        return LexicalHit(self.ids[doc], score, best.field, best.text, best.lang or text_lang(best.text))
