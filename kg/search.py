@@ -201,7 +201,7 @@ def open_engine(glossary: Glossary) -> SearchEngine:
     """The engine for ``glossary``: its store version's dense index when it has one,
     else one built now in memory (notebooks, tests); none when the settings say so."""
     from kg.lexical import LabelMatcher, LexicalIndex
-    from kg.semantic import PASSAGES_FILE, SemanticIndex, glosser_for
+    from kg.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
 
     settings = glossary.settings
     concepts = list(glossary.concepts.values())
@@ -213,7 +213,7 @@ def open_engine(glossary: Glossary) -> SearchEngine:
         glosser = glosser_for(settings)
         directory = glossary.directory
         if directory is not None and (directory / PASSAGES_FILE).exists():
-            semantic = SemanticIndex.load(directory, encoder, glosser)
+            semantic = SemanticIndex.load(directory, encoder, glosser, ef_search=settings.hnsw_ef_search)
         else:
-            semantic = SemanticIndex.build(glossary, encoder, glosser, hnsw_threshold=settings.hnsw_threshold)
+            semantic = SemanticIndex.build(glossary, encoder, glosser, hnsw=hnsw_params(settings))
     return SearchEngine(glossary, LabelMatcher(concepts), LexicalIndex(concepts), semantic)

@@ -122,7 +122,7 @@ class SemanticIndex:
         encoder: Encoder,
         glosser: JapaneseGlosser | None = None,
         cache: EmbeddingCache | None = None,
-        hnsw_threshold: int | None = None,
+        hnsw: dict[str, int] | None = None,
         progress: Callable[[int, int], None] | None = None,
         batch_size: int = 64,
     ) -> SemanticIndex:
@@ -133,8 +133,7 @@ class SemanticIndex:
         passages = concept_passages(glossary, glosser)
         texts = [p.text for p in passages]
         vectors = encode_cached(encoder, texts, cache, batch_size=batch_size, progress=progress)
-        kwargs = {} if hnsw_threshold is None else {"hnsw_threshold": hnsw_threshold}
-        index = VectorIndex.build(np.asarray(vectors, dtype="float32"), **kwargs)
+        index = VectorIndex.build(np.asarray(vectors, dtype="float32"), **(hnsw or {}))
         return cls(passages, index, encoder, glosser)
 
     def save(self, directory: Path) -> dict[str, Any]:
@@ -146,12 +145,14 @@ class SemanticIndex:
         return {"model": self.encoder.name, "dimension": self.encoder.dimension, "passages": len(self.passages)}
 
     @classmethod
-    def load(cls, directory: Path, encoder: Encoder, glosser: JapaneseGlosser | None) -> SemanticIndex:
+    def load(cls, directory: Path, encoder: Encoder, glosser: JapaneseGlosser | None,
+             ef_search: int | None = None) -> SemanticIndex:
         """Open a saved index; refused (StoreError) when it was built with another model."""
         from kg.errors import StoreError
         from kg.vectors import VectorIndex
 
-        index = VectorIndex.load(directory, expected_model=encoder.name, expected_dimension=encoder.dimension)
+        index = VectorIndex.load(directory, expected_model=encoder.name, expected_dimension=encoder.dimension,
+                                 ef_search=ef_search)
         try:
             records = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
             passages = [Passage(**record) for record in records]
@@ -175,13 +176,21 @@ class SemanticIndex:
         scores, rows = self.index.search(vector[None, :], min(len(self.passages), k * 4))
         best: dict[str, tuple[float, Passage]] = {}
         for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
             passage = self.passages[int(row)]
             if passage.concept_id not in best or score > best[passage.concept_id][0]:
                 best[passage.concept_id] = (float(score), passage)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
         return [(cid, score, passage) for cid, (score, passage) in ranked]
+
+
+def hnsw_params(settings) -> dict[str, int]:
+    """The index-building settings, as ``VectorIndex.build`` takes them."""
+    return {
+        "hnsw_threshold": settings.hnsw_threshold,
+        "m": settings.hnsw_m,
+        "ef_construction": settings.hnsw_ef_construction,
+        "ef_search": settings.hnsw_ef_search,
+    }
 
 
 _glossers: dict[str, JapaneseGlosser] = {}
@@ -226,7 +235,7 @@ def build_into(directory: Path, result, settings, progress=None) -> dict[str, An
             encoder,
             glosser_for(settings),
             cache=cache,
-            hnsw_threshold=settings.hnsw_threshold,
+            hnsw=hnsw_params(settings),
             progress=encode_progress,
             batch_size=settings.encode_batch_size,
         )
