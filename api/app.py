@@ -66,6 +66,7 @@ class ServiceState:
             return False
         try:
             glossary = self.store.load(self.settings)
+            glossary.warm_up()  # before the swap: requests never wait for the new index to load
         except Exception:  # a corrupt version may fail in any way; the last good one stays served
             log.exception("store version %s cannot be loaded; still serving %s", version, self.version)
             self.failed_version = version
@@ -104,6 +105,7 @@ def open_state(settings: Settings) -> ServiceState:
     ensure_store(settings)
     store = Store(settings.store)
     glossary = store.load(settings)
+    glossary.warm_up()
     version = glossary.version or store.current_version()
     log.info("serving store version %s (%d concepts)", version, len(glossary))
     return ServiceState(settings, store, glossary, version)

@@ -246,6 +246,15 @@ class Glossary:
                 return self.__dict__["engine"]
             return open_engine(self)
 
+    def warm_up(self) -> None:
+        """Load everything a first search needs (index, model, Japanese dictionaries) now,
+        so that the first user does not wait for it."""
+        engine = self.engine
+        if engine.semantic is not None:
+            engine.semantic.encoder.encode(["warm up"])
+            if engine.semantic.glosser is not None:
+                engine.semantic.glosser.gloss("学習率")
+
     def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
         """Concepts for ``query`` by meaning or by label, Japanese or English (see ``kg.search``)."""
         return self.engine.search(query, k=k, mode=mode, lang=lang)

@@ -286,3 +286,34 @@ def test_corpus_seikika_is_two_concepts_and_reported(corpus_client):
     conflicts = checks["label_conflict"]["findings"]
     assert any("正規化" in f["message"] and {c["id"] for c in f["concepts"]} == {"regularization", "normalization"}
                for f in conflicts)
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def test_search_ranks_a_label_first_and_explains_hits(client):
+    body = client.get("/search", params={"q": "ＤＥＥＰ ＬＥＡＲＮＩＮＧ"}).json()
+    assert body["mode"] == "hybrid"
+    first = body["results"][0]
+    assert first["id"] == "deep-learning" and first["matched"]["by"] == "label"
+    assert first["labels"]["ja"] == "深層学習" and first["snippet"] and first["source"]["file"]
+    japanese = client.get("/search", params={"q": "多層のニューラルネットワーク", "mode": "lexical", "lang": "ja"})
+    assert japanese.status_code == 200 and japanese.json()["results"]
+    assert all("ja" in hit["labels"] for hit in japanese.json()["results"])
+
+
+@pytest.mark.parametrize("params", [
+    {"q": ""}, {"q": "x" * 10_000}, {"q": "deep", "k": 0}, {"q": "deep", "k": 100_000},
+    {"q": "deep", "mode": "fuzzy"}, {"q": "deep", "lang": "!!"}, {},
+])
+def test_bad_search_parameters_are_422_naming_the_parameter(client, params):
+    error = assert_error(client.get("/search", params=params), 422, "bad_parameter")
+    assert error["parameter"] in {"q", "k", "mode", "lang"}
+
+
+@pytest.mark.parametrize("q", ["?!…。", "\x01\x02", "deep\x00learning", "　"])
+def test_odd_queries_are_empty_or_422_never_500(client, q):
+    response = client.get("/search", params={"q": q})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 200:
+        assert isinstance(response.json()["results"], list)

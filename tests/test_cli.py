@@ -211,3 +211,23 @@ def test_bench_prints_ingest_beside_its_baseline(fixtures):
     assert rows[0]["name"].startswith("baseline") and rows[0]["ratio"] == 1.0
     assert all(r["median_s"] > 0 and r["ratio"] > 0 for r in rows)
     assert "concepts" in rows[1]["note"]
+
+
+def test_search_and_eval_commands(tmp_path, fixtures):
+    runner = CliRunner()
+    store = str(tmp_path / "store")
+    assert runner.invoke(cli, ["ingest", str(fixtures / "glossary"), "--store", store]).exit_code == 0
+    result = runner.invoke(cli, ["search", "勾配降下法", "--store", store, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["results"][0]["id"] == "gradient-descent"
+    text = runner.invoke(cli, ["search", "Gradient Descent", "--store", store, "--k", "2"])
+    assert text.exit_code == 0 and "[gradient-descent]" in text.output.splitlines()[0]
+    queries = tmp_path / "q.tsv"
+    queries.write_text("query\tlabels\n勾配降下法\tGradient Descent\nMoE\tMixture of Experts\n", encoding="utf-8")
+    evaluation = runner.invoke(cli, ["eval", str(queries), "--store", store, "--json"])
+    assert evaluation.exit_code == 0, evaluation.output
+    assert json.loads(evaluation.output)["metrics"]["mrr@10"] == 1.0
+    plain = runner.invoke(cli, ["eval", str(queries), "--store", store])
+    assert "MRR@10 1.000" in plain.output
+    bad = runner.invoke(cli, ["search", "", "--store", store])
+    assert bad.exit_code == 1 and "q must not be empty" in bad.output

@@ -1,0 +1,203 @@
+"""Search: label lookup first, modes, language filter, snippets, bad queries, store index, quality."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest_paths
+from kg import Glossary, Settings
+from kg.errors import BadParameterError, StoreError
+from kg.evaluate import evaluate, read_queries
+from kg.store import Store, update_store
+
+FIXTURE_QUERIES = Path(__file__).resolve().parent / "fixtures" / "eval" / "probe_queries.tsv"
+
+
+@pytest.fixture(scope="module")
+def fixture_glossary(fixtures) -> Glossary:
+    return Glossary.from_ingest(ingest_paths([fixtures / "glossary"]), Settings(model="fake"))
+
+
+@pytest.fixture(scope="module")
+def corpus_glossary(linked_corpus) -> Glossary:
+    return Glossary.from_ingest(ingest_paths([linked_corpus]), Settings(model="fake"))
+
+
+def ids(hits) -> list[str]:
+    return [hit.id for hit in hits]
+
+
+@pytest.mark.parametrize("query", ["LSTM", "lstm", "ＬＳＴＭ", "Long Short-Term Memory", "long short term memory"])
+def test_a_label_ranks_its_concept_first(corpus_glossary, query):
+    hits = corpus_glossary.search(query)
+    assert hits[0].id == "long-short-term-memory"
+    assert hits[0].matched["by"] == "label"
+
+
+def test_label_lookup_beats_lexical_noise(corpus_glossary):
+    assert corpus_glossary.search("llm")[0].id == "large-language-model"
+    assert corpus_glossary.search("学習率")[0].id == "learning-rate"
+    assert corpus_glossary.search("コンピュータビジョン")[0].id == "computer-vision"
+
+
+def test_hits_carry_snippet_match_and_source(fixture_glossary):
+    hit = fixture_glossary.search("勾配に沿ってパラメータを更新", mode="lexical")[0]
+    assert hit.id == "gradient-descent"
+    assert hit.matched["kind"] == "definition" and hit.matched["lang"] == "ja" and hit.matched["by"] == "lexical"
+    assert "勾配" in hit.snippet
+    assert hit.source == {"file": "advanced.md", "line": 7, "url": None}
+    assert hit.labels == {"ja": "勾配降下法", "en": "Gradient Descent"}
+    data = hit.to_dict()
+    json.dumps(data)
+    assert {"id", "name", "labels", "score", "snippet", "matched", "source"} <= set(data)
+
+
+def test_modes_differ_and_each_finds_something(fixture_glossary):
+    for mode in ("hybrid", "dense", "lexical"):
+        hits = fixture_glossary.search("損失関数の勾配", mode=mode)
+        assert hits, mode
+        assert {"gradient-descent", "loss-function"} & set(ids(hits[:3])), (mode, ids(hits))
+    dense = fixture_glossary.search("Loss Function", mode="dense")
+    assert all(h.matched["by"] == "dense" for h in dense)
+
+
+def test_lang_filter_keeps_concepts_labelled_in_that_language(fixture_glossary):
+    everything = fixture_glossary.search("model", k=20)
+    english = fixture_glossary.search("model", k=20, lang="en")
+    japanese = fixture_glossary.search("model", k=20, lang="ja")
+    assert english and japanese
+    assert all("en" in h.labels for h in english) and all("ja" in h.labels for h in japanese)
+    assert "mixture-of-experts" in ids(english) and "mixture-of-experts" not in ids(japanese)
+    assert set(ids(english)) | set(ids(japanese)) <= set(ids(everything)) | set(ids(english)) | set(ids(japanese))
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\x00\x01"])
+def test_empty_queries_are_refused_by_name(fixture_glossary, query):
+    with pytest.raises(BadParameterError) as raised:
+        fixture_glossary.search(query)
+    assert raised.value.details["parameter"] == "q"
+
+
+def test_odd_queries_never_fail(fixture_glossary):
+    assert fixture_glossary.search("?!…。、・") == []
+    assert fixture_glossary.search("deep\x00learning\x1f")  # control characters are dropped
+    with pytest.raises(BadParameterError):
+        fixture_glossary.search("x" * 10_000)
+    assert len(fixture_glossary.search("x" * 1000)) <= 10
+
+
+@pytest.mark.parametrize("k", [0, -1, 101, 100_000])
+def test_bad_k_is_refused(fixture_glossary, k):
+    with pytest.raises(BadParameterError) as raised:
+        fixture_glossary.search("deep learning", k=k)
+    assert raised.value.details["parameter"] == "k"
+
+
+def test_bad_mode_and_lang_are_refused(fixture_glossary):
+    with pytest.raises(BadParameterError):
+        fixture_glossary.search("deep", mode="fuzzy")
+    with pytest.raises(BadParameterError):
+        fixture_glossary.search("deep", lang="japanese!")
+
+
+def test_k_limits_hits(corpus_glossary):
+    assert len(corpus_glossary.search("learning", k=3)) == 3
+    assert len(corpus_glossary.search("learning", k=100)) <= 100
+
+
+# -- the store's index --------------------------------------------------------------------
+
+
+def test_ingest_builds_the_index_and_reingest_encodes_only_changed_concepts(tmp_path, fixtures):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for file in (fixtures / "glossary").iterdir():
+        (corpus / file.name).write_bytes(file.read_bytes())
+    settings = Settings(store=tmp_path / "store", model="fake")
+    first = update_store([corpus], settings)
+    index = Store(settings.store).manifest()["extra"]["index"]
+    assert index["model"] == "fake-hashing-256" and index["passages"] == len(first.result.concepts)
+    assert index["encoded"] == index["passages"] and index["from_cache"] == 0
+
+    text = (corpus / "advanced.md").read_text(encoding="utf-8")
+    (corpus / "advanced.md").write_text(
+        text.replace("入力の尺度をそろえる前処理。", "入力の尺度を揃える処理。"), encoding="utf-8"
+    )
+    update_store([corpus], settings)
+    index = Store(settings.store).manifest()["extra"]["index"]
+    assert index["encoded"] == 1 and index["from_cache"] == index["passages"] - 1
+
+    glossary = Store(settings.store).load(settings)
+    assert glossary.search("尺度を揃える", mode="dense")[0].id == "normalization"
+    assert glossary.health()["model"] == "fake-hashing-256"
+
+
+def test_a_store_built_with_another_model_is_refused_clearly(tmp_path, fixtures):
+    built = Settings(store=tmp_path / "store", model="fake")
+    update_store([fixtures / "glossary"], built)
+    other = Settings(store=tmp_path / "store", model="fake:64")
+    glossary = Store(other.store).load(other)
+    with pytest.raises(StoreError) as raised:
+        glossary.search("deep learning")
+    message = str(raised.value)
+    assert "fake-hashing-256" in message and "fake-hashing-64" in message and "kg ingest" in message
+
+
+def test_changing_the_model_re_ingests(tmp_path, fixtures):
+    update_store([fixtures / "glossary"], Settings(store=tmp_path / "store", model="fake"))
+    again = update_store([fixtures / "glossary"], Settings(store=tmp_path / "store", model="fake:64"))
+    assert again.changed
+    assert Store(tmp_path / "store").manifest()["extra"]["index"]["model"] == "fake-hashing-64"
+
+
+# -- evaluation -----------------------------------------------------------------------------
+
+
+def test_evaluate_scores_a_known_ranking(tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("query\tlabels\nfirst\tA;B\nsecond\tC\nthird\tnothing\n", encoding="utf-8")
+    ranking = {"first": ["b", "x"], "second": ["x", "y", "c"], "third": ["a"]}
+    known = {"A": ["a"], "B": ["b"], "C": ["c"]}
+    result = evaluate(read_queries(queries), ranking.__getitem__, lambda label: known.get(label, []))
+    metrics = result.metrics
+    assert metrics["queries"] == 2  # "third" names no concept: reported, not counted
+    assert metrics["mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
+    assert metrics["hit@1"] == 0.5 and metrics["hit@10"] == 1.0
+    assert result.unknown_labels == [(4, "nothing")]
+    assert "MRR@10" in result.to_text()
+
+
+def test_read_queries_names_the_bad_line(tmp_path):
+    from kg.errors import ParseError
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("query\tlabels\ngood\tA\nno tab here\n", encoding="utf-8")
+    with pytest.raises(ParseError) as raised:
+        read_queries(bad)
+    assert raised.value.line == 3 and raised.value.file.endswith("bad.tsv")
+
+
+@pytest.mark.slow
+def test_real_model_quality_on_the_linked_corpus(linked_corpus, eval_dir, tmp_path):
+    """The acceptance bar: dev MRR@10 >= 0.60 and hit@10 >= 0.90 with the default model;
+    our own probe queries (never tuned on) are held to the held-out bar, 0.65 / 0.90."""
+    settings = Settings(store=tmp_path / "store", model="default")
+    assert update_store([linked_corpus], settings).exit_code == 0
+    glossary = Store(settings.store).load(settings)
+
+    def measure(path):
+        return evaluate(
+            read_queries(path),
+            lambda q: ids(glossary.search(q)),
+            lambda label: [c.id for c in glossary.candidates(label)],
+        ).metrics
+
+    dev = measure(eval_dir / "dev_queries.tsv")
+    assert dev["mrr@10"] >= 0.60 and dev["hit@10"] >= 0.90, dev
+    probe = measure(FIXTURE_QUERIES)
+    assert probe["mrr@10"] >= 0.65 and probe["hit@10"] >= 0.90, probe
+    top = glossary.search("how do I stop a model from overfitting?", k=5)
+    assert {"dropout", "early-stopping", "overfitting", "regularization"} & set(ids(top[:3]))
