@@ -354,28 +354,28 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
             for mention in matcher.find(entry.definition, segment.start, segment.end):
                 if mention.target == concept.id:
                     continue
-                if links_mode[entry.file]:
-                    if mention.target not in linked:
-                        linked.add(mention.target)  # report each unlinked term once per definition
-                        result.issues.append(
-                            Issue(
-                                "unlinked_mention",
-                                f"definition of {concept.name!r} names {by_id[mention.target].name!r} "
-                                f"({mention.text!r}) without linking it",
-                                entry.file,
-                                segment.line,
-                                (concept.id, mention.target),
-                                severity="info",
-                            )
-                        )
-                else:
-                    concept.links.append(
-                        Link(
-                            mention.target,
-                            "mention",
-                            mention.text,
-                            entry.sentence_at(mention.start, mention.end),
-                            Source(entry.file, segment.line, entry.url),
+                # In a page that links its terms, an unlinked mention is reported (once per
+                # definition) and still kept: the definition does use that term.
+                if links_mode[entry.file] and mention.target not in linked:
+                    linked.add(mention.target)
+                    result.issues.append(
+                        Issue(
+                            "unlinked_mention",
+                            f"definition of {concept.name!r} names {by_id[mention.target].name!r} "
+                            f"({mention.text!r}) without linking it",
+                            entry.file,
+                            segment.line,
+                            (concept.id, mention.target),
+                            severity="info",
                         )
                     )
+                concept.links.append(
+                    Link(
+                        mention.target,
+                        "mention",
+                        mention.text,
+                        entry.sentence_at(mention.start, mention.end),
+                        Source(entry.file, segment.line, entry.url),
+                    )
+                )
     result.concepts.extend(concepts)

@@ -184,7 +184,9 @@ def test_notes_vault_front_matter_aliases_and_wikilinks(fixtures):
     transformer = glossary.get("トランスフォーマー")
     assert transformer.id == "transformer"
     assert {l.text for l in transformer.labels} == {"Transformer", "トランスフォーマー", "Transformer model"}
-    assert {(l.target, l.kind) for l in transformer.links} == {("self-attention", "wikilink"), ("tokenization", "link")}
+    # BERT is named without a link: reported, and kept as a mention (the definition uses it).
+    assert {(l.target, l.kind) for l in transformer.links} == {
+        ("self-attention", "wikilink"), ("tokenization", "link"), ("bert", "mention")}
     assert glossary.get("自己注意").id == "self-attention"
     assert {l.target for l in glossary.get("BERT").links} == {"transformer", "tokenization"}
     assert "[[" not in glossary.get("BERT").definition_text
