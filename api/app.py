@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.models import ConceptView, Health, LookupResult, SearchResult
+from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
@@ -36,6 +36,7 @@ TAGS = [
     {"name": "service", "description": "Is the service up, and which store version does it serve."},
     {"name": "search", "description": "Find concepts by meaning or label, in Japanese or English."},
     {"name": "concepts", "description": "Look concepts up by id or label."},
+    {"name": "graph", "description": "Prerequisites, learning paths, explained paths and related terms."},
     {"name": "export", "description": "The glossary as standard SKOS (Turtle, RDF/XML, JSON-LD, N-Triples)."},
     {"name": "quality", "description": "The SKOS quality report."},
 ]
@@ -262,6 +263,33 @@ def _add_routes(app: FastAPI) -> None:
         ],
     ) -> dict[str, Any]:
         return glossary.concept_view(ref)
+
+    @app.get(
+        "/concepts/{id}/prerequisites",
+        tags=["graph"],
+        response_model=LearningPathOut,
+        responses=ERROR_RESPONSES,
+        summary="Learning path",
+        description="What to learn before a concept, basics first: its prerequisites and theirs, "
+        "minus the concepts in `known` and whatever is needed only for them. Each edge "
+        "carries its confidence and the sentence of the definition that justifies it.",
+    )
+    def prerequisites(
+        glossary: GlossaryDep,
+        ref: Annotated[
+            str, Path(alias="id", description="Concept id or any of its labels.", examples=["dropout", "BERT"])
+        ],
+        known: Annotated[
+            str,
+            Query(
+                max_length=2000,
+                description="Concepts you know, comma-separated ids or labels.",
+                examples=["neural-network,overfitting"],
+            ),
+        ] = "",
+        depth: Annotated[int | None, Query(ge=0, le=100, description="Prerequisite steps back (none: all).")] = None,
+    ) -> dict[str, Any]:
+        return glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth)
 
     @app.get(
         "/export",

@@ -340,6 +340,63 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
 
 
 @cli.command()
+@click.argument("term")
+@click.option("--known", default="", help="Concepts you already know, comma-separated (ids or labels).")
+@click.option("--depth", type=click.IntRange(0, 100), default=None, help="How many prerequisite steps back.")
+@json_option
+@pass_settings
+def prereqs(settings: Settings, term: str, known: str, depth: int | None, as_json: bool) -> None:
+    """What to learn before TERM, basics first, skipping what you know."""
+    glossary = _load(settings)
+    path = glossary.learning_path(term, known=[k for k in known.split(",") if k.strip()], depth=depth)
+    if as_json:
+        _print_json(path)
+        return
+    name = path["concept"]["name"]
+    if not path["path"]:
+        click.echo(f"nothing to learn before {name}" + (" that you do not know already" if path["known"] else ""))
+        return
+    names = {step["id"]: step["name"] for step in path["path"]} | {path["concept"]["id"]: name}
+    strongest: dict[str, dict] = {}
+    for edge in path["edges"]:  # why each step is there: its strongest edge to a later step
+        if edge["prerequisite"] not in strongest or edge["confidence"] > strongest[edge["prerequisite"]]["confidence"]:
+            strongest[edge["prerequisite"]] = edge
+    click.echo(f"Before {name}, learn:")
+    for n, step in enumerate(path["path"], 1):
+        labels = " | ".join(dict.fromkeys(step["labels"].values()))
+        click.echo(f"{n:2d}. {labels}  [{step['id']}]")
+        edge = strongest.get(step["id"])
+        if edge:
+            why = f": {edge['evidence'][:100]}" if edge["evidence"] else f" ({', '.join(edge['reasons'])})"
+            click.echo(f"    for {names.get(edge['concept'], edge['concept'])}{why}")
+
+
+@cli.command(name="eval-prereqs")
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_settings
+def evaluate_prereqs(settings: Settings, pairs: Path, as_json: bool) -> None:
+    """Prerequisite quality on PAIRS.tsv (prerequisite TAB concept): the share of pairs
+    whose prerequisite is in the concept's learning path, reversed, unconnected, and the
+    median learning-path length."""
+    from kg.evaluate import evaluate_prerequisites, read_pairs
+
+    glossary = _load(settings)
+
+    def resolve(label: str) -> str | None:
+        found = glossary.candidates(label)
+        return found[0].id if found else None
+
+    evaluation = evaluate_prerequisites(
+        read_pairs(pairs), lambda cid: [s["id"] for s in glossary.learning_path(cid)["path"]], resolve
+    )
+    if as_json:
+        _print_json(evaluation.to_dict())
+    else:
+        click.echo(evaluation.to_text())
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--repeat", type=click.IntRange(1, 100), default=5, show_default=True, help="Timed runs per figure.")
 @json_option

@@ -1,4 +1,5 @@
 """Every error the API answers with, mapped to HTTP in one place and one body shape."""
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,11 @@ class ErrorDetail(BaseModel):
                     "term": "Deep Lerning",
                     "suggestions": [{"id": "deep-learning", "label": "Deep Learning"}],
                 },
-                {"code": "bad_parameter", "message": "limit: Input should be less than or equal to 1000",
-                 "parameter": "limit"},
+                {
+                    "code": "bad_parameter",
+                    "message": "limit: Input should be less than or equal to 1000",
+                    "parameter": "limit",
+                },
             ]
         },
     )
@@ -63,8 +67,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                   **details: Any) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+) -> JSONResponse:
     """The canonical error body ``{"error": {"code", "message", ...details}}``."""
     body = {"error": {"code": code, "message": message, **jsonable_encoder(details)}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -86,8 +91,12 @@ def _parameter(loc: tuple[Any, ...]) -> str:
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     # Only loc/msg/type: pydantic's ``ctx`` may hold exception objects that are not JSON.
     problems = [
-        {"parameter": _parameter(tuple(e.get("loc", ()))), "location": (e.get("loc") or ["?"])[0],
-         "message": e.get("msg", "invalid value"), "type": e.get("type")}
+        {
+            "parameter": _parameter(tuple(e.get("loc", ()))),
+            "location": (e.get("loc") or ["?"])[0],
+            "message": e.get("msg", "invalid value"),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     first = problems[0] if problems else {"parameter": "", "message": "invalid request"}

@@ -75,6 +75,15 @@ class LinkOut(BaseModel):
     evidence: list[str] = Field(default_factory=list, description="Up to three sentences holding the link.")
 
 
+class PrerequisiteRef(BaseModel):
+    """A concept on the other end of a prerequisite edge."""
+
+    id: str
+    name: str
+    confidence: float = Field(description="0..1: how clearly the glossary's text says so.")
+    evidence: str = Field(description="The sentence that justifies the edge.")
+
+
 class ConceptView(BaseModel):
     """Everything about one concept."""
 
@@ -123,6 +132,12 @@ class ConceptView(BaseModel):
     links_in: list[LinkOut] = Field(description="Concepts whose definitions link here.")
     broader: list[Ref] = Field(default_factory=list)
     narrower: list[Ref] = Field(default_factory=list)
+    prerequisites: list[PrerequisiteRef] = Field(
+        default_factory=list, description="Direct prerequisites, strongest first."
+    )
+    dependents: list[PrerequisiteRef] = Field(
+        default_factory=list, description="Concepts this one is a direct prerequisite of."
+    )
     same_label_as: list[Ref] | None = Field(
         None, description="Other concepts that share the label asked for (e.g. 正規化), when there are any."
     )
@@ -164,3 +179,29 @@ class SearchResult(BaseModel):
     query: str = Field(description="The query as given.")
     mode: str = Field(description="The mode used.")
     results: list[SearchHitOut]
+
+
+class PrerequisiteEdgeOut(BaseModel):
+    """``prerequisite`` is to be learnt before ``concept``."""
+
+    prerequisite: str
+    concept: str
+    confidence: float = Field(description="0..1: how clearly the glossary's text says so.")
+    evidence: str = Field(description="The sentence of the concept's definition that uses the prerequisite.")
+    reasons: list[str] = Field(description="What the direction was decided from.")
+
+
+class PathStep(BaseModel):
+    id: str
+    name: str
+    labels: dict[str, str] = Field(description="prefLabel by language.")
+
+
+class LearningPathOut(BaseModel):
+    """A learning path: the steps in the order to learn them, and the edges that put them there."""
+
+    concept: Ref
+    path: list[PathStep] = Field(description="Prerequisites, basics first.")
+    edges: list[PrerequisiteEdgeOut]
+    known: list[Ref] = Field(description="Prerequisites left out because you know them.")
+    depth: int | None = None

@@ -41,7 +41,7 @@ from rdflib.term import Node
 from kg.formats import FORMATS, Format, guess_format, resolve_format
 from kg.labels import detect_lang, slugify
 from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
-from kg.rdf import COLLECTION_PATH, parse_source_literal, scheme_uri
+from kg.rdf import KGV, COLLECTION_PATH, parse_source_literal, scheme_uri
 
 SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
 _LINE_IN_MESSAGE = re.compile(r"\bline[:\s]+(\d+)", re.IGNORECASE)
@@ -413,6 +413,8 @@ def read_skos(graph: Graph, name: str, namespace: str) -> SkosImport:
     relations = [(s, o, "broader", broader) for s, o in graph.subject_objects(SKOS.broader)]
     relations += [(o, s, "broader", broader) for s, o in graph.subject_objects(SKOS.narrower)]
     relations += [(s, o, "related", related) for s, o in graph.subject_objects(SKOS.related)]
+    prerequisites: dict[Node, set[str]] = defaultdict(set)
+    relations += [(s, o, "prerequisite", prerequisites) for s, o in graph.subject_objects(KGV.prerequisite)]
     for subject, target, kind, into in relations:
         if subject not in by_node:
             continue
@@ -425,6 +427,7 @@ def read_skos(graph: Graph, name: str, namespace: str) -> SkosImport:
     for node, concept in by_node.items():
         concept.broader = sorted(broader[node])
         concept.links = [Link(target, "link") for target in sorted(related[node])]
+        concept.prerequisites = sorted(prerequisites[node])
     for what, count in sorted(dropped.items()):
         result.issues.append(Issue("dropped_relations", f"{count} skos:{what} were dropped", name, severity="info"))
 

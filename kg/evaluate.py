@@ -156,3 +156,127 @@ def evaluate(
         first = next((n for n, cid in enumerate(ranked, 1) if cid in relevant), None)
         evaluation.results.append(QueryResult(item.query, relevant, ranked, first))
     return evaluation
+
+
+# -- prerequisites ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    prerequisite: str
+    concept: str
+    line: int
+
+
+def read_pairs(path: Path | str) -> list[LabelledPair]:
+    """Rows of ``prerequisite<TAB>concept[<TAB>note]``; a header row and blank lines are skipped.
+
+    Raises:
+        ParseError: a row with fewer than two columns, naming the file and line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParseError(f"cannot read pairs: {error}", file=str(path)) from error
+    pairs = []
+    for line_no, row in enumerate(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+        if not row or not "".join(row).strip():
+            continue
+        if line_no == 1 and row[0].strip().lower() == "prerequisite":
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise ParseError("expected: prerequisite<TAB>concept", file=str(path), line=line_no)
+        pairs.append(LabelledPair(row[0].strip(), row[1].strip(), line_no))
+    return pairs
+
+
+@dataclass
+class PairResult:
+    prerequisite: str
+    concept: str
+    outcome: str  # correct | reversed | unconnected | unknown
+    path_length: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prerequisite": self.prerequisite,
+            "concept": self.concept,
+            "outcome": self.outcome,
+            "path_length": self.path_length,
+        }
+
+
+@dataclass
+class PrerequisiteEvaluation:
+    results: list[PairResult] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        scored = [r for r in self.results if r.outcome != "unknown"]
+        lengths = sorted(r.path_length for r in scored if r.path_length is not None)
+
+        def share(outcome: str) -> float:
+            return sum(1 for r in scored if r.outcome == outcome) / len(scored) if scored else 0.0
+
+        median = (
+            (
+                lengths[len(lengths) // 2]
+                if len(lengths) % 2
+                else (lengths[len(lengths) // 2 - 1] + lengths[len(lengths) // 2]) / 2
+            )
+            if lengths
+            else 0.0
+        )
+        return {
+            "correct": share("correct"),
+            "reversed": share("reversed"),
+            "unconnected": share("unconnected"),
+            "median_path_length": float(median),
+            "pairs": float(len(scored)),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "pairs": [r.to_dict() for r in self.results]}
+
+    def to_text(self) -> str:
+        m = self.metrics
+        lines = [
+            f"pairs {int(m['pairs'])}   correct {m['correct']:.0%}   reversed {m['reversed']:.0%}   "
+            f"unconnected {m['unconnected']:.0%}   median learning-path length {m['median_path_length']:g}"
+        ]
+        for r in self.results:
+            if r.outcome != "correct":
+                lines.append(f"  {r.outcome:11s} {r.prerequisite} -> {r.concept}")
+        return "\n".join(lines)
+
+
+def evaluate_prerequisites(
+    pairs: list[LabelledPair], path: Callable[[str], list[str]], resolve: Callable[[str], str | None]
+) -> PrerequisiteEvaluation:
+    """Score (prerequisite, concept) pairs against learning paths.
+
+    Args:
+        pairs: from ``read_pairs``.
+        path: concept id -> the ids of its learning path.
+        resolve: label -> concept id (None when unknown).
+
+    A pair is ``correct`` when the prerequisite is in the concept's learning path,
+    ``reversed`` when the concept is in the prerequisite's, else ``unconnected``;
+    the median is over the learning paths of the pairs' concepts.
+    """
+    evaluation = PrerequisiteEvaluation()
+    for pair in pairs:
+        prerequisite, concept = resolve(pair.prerequisite), resolve(pair.concept)
+        if prerequisite is None or concept is None:
+            evaluation.results.append(PairResult(pair.prerequisite, pair.concept, "unknown"))
+            continue
+        steps = path(concept)
+        if prerequisite in steps:
+            outcome = "correct"
+        elif concept in path(prerequisite):
+            outcome = "reversed"
+        else:
+            outcome = "unconnected"
+        evaluation.results.append(PairResult(pair.prerequisite, pair.concept, outcome, len(steps)))
+    return evaluation

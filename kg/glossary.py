@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 from rapidfuzz import fuzz, process
 
 from kg.errors import BadParameterError, NotFoundError
@@ -173,6 +174,35 @@ class Glossary:
         """NetworkX view: A -> B when A's definition links to B (see ``kg.graph``)."""
         return link_graph(self.concepts.values())
 
+    @cached_property
+    def prerequisites(self) -> nx.DiGraph:
+        """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``)."""
+        from kg.prereqs import prerequisite_graph
+
+        return prerequisite_graph(self)
+
+    def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None) -> dict[str, Any]:
+        """What to learn before ``ref``, basics first, minus what the reader knows.
+
+        Args:
+            ref: id or label of the concept.
+            known: ids or labels the reader already knows (an unknown one raises BadParameterError).
+            depth: how many prerequisite steps back to go (None: all).
+        """
+        from kg.prereqs import learning_path
+
+        concept = self.get(ref)
+        known_ids = set()
+        for term in (k.strip() for k in known):
+            if not term:
+                continue
+            found = self._candidates(term)
+            if not found:  # a bad value of a parameter, not a missing resource
+                raise BadParameterError(f"known: no concept with id or label {term!r}", parameter="known",
+                                        term=term, suggestions=self.suggest(term))
+            known_ids.update(found)
+        return learning_path(self.prerequisites, concept.id, known_ids, depth).to_dict(self)
+
     def uri(self, concept_id: str) -> str:
         concept = self.concepts.get(concept_id)
         if concept is not None and concept.uri:
@@ -219,10 +249,23 @@ class Glossary:
             "links_in": self.links_in(concept.id),
             "broader": [{"id": b, "name": self.concepts[b].name} for b in concept.broader if b in self.concepts],
             "narrower": [{"id": c.id, "name": c.name} for c in self.concepts.values() if concept.id in c.broader],
+            "prerequisites": self._prerequisite_view(self.prerequisites.in_edges(concept.id, data=True), 0),
+            "dependents": self._prerequisite_view(self.prerequisites.out_edges(concept.id, data=True), 1),
         }
         if others:
             view["same_label_as"] = [{"id": o, "name": self.concepts[o].name} for o in others]
         return view
+
+    def _prerequisite_view(self, edges, end: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": edge[end],
+                "name": self.concepts[edge[end]].name,
+                "confidence": round(edge[2]["confidence"], 3),
+                "evidence": edge[2]["evidence"],
+            }
+            for edge in sorted(edges, key=lambda e: -e[2]["confidence"])
+        ]
 
     def health(self) -> dict[str, Any]:
         index = self.manifest.get("extra", {}).get("index") or {}

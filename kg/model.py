@@ -65,6 +65,9 @@ class Concept:
     # and the URIs of the concept's own schemes (empty: the glossary's scheme).
     hidden_labels: list[Label] = field(default_factory=list)
     schemes: list[str] = field(default_factory=list)
+    # Prerequisites stated by the source (kgv:prerequisite in an imported SKOS file);
+    # Markdown glossaries leave it empty and prerequisites are inferred (kg.prereqs).
+    prerequisites: list[str] = field(default_factory=list)
 
     def pref_labels(self) -> dict[str, str]:
         """The first label of each language."""
@@ -109,6 +112,7 @@ class Concept:
             uri=data.get("uri"),
             hidden_labels=[Label(**label) for label in data.get("hidden_labels", [])],
             schemes=list(data.get("schemes", [])),
+            prerequisites=list(data.get("prerequisites", [])),
         )
 
 

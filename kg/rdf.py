@@ -230,6 +230,8 @@ def to_rdf(glossary: Glossary) -> Graph:
         for link in concept.links:
             if link.target in concepts and link.target != concept.id:
                 graph.add((uri, SKOS.related, _iri(glossary.uri(link.target))))
+        for prerequisite in glossary.prerequisites.predecessors(concept.id):
+            graph.add((uri, KGV.prerequisite, _iri(glossary.uri(prerequisite))))
         _add_sources(graph, uri, concept.sources)
         for collection_id in concept.collections:
             if collection_id in glossary.collections:
