@@ -317,3 +317,29 @@ def test_odd_queries_are_empty_or_422_never_500(client, q):
     assert response.status_code in (200, 422), response.text
     if response.status_code == 200:
         assert isinstance(response.json()["results"], list)
+
+
+# -- prerequisites ----------------------------------------------------------------------------
+
+
+def test_corpus_learning_path_over_http(corpus_client):
+    body = corpus_client.get("/concepts/Dropout/prerequisites").json()
+    assert body["concept"]["id"] == "dropout"
+    ids = [step["id"] for step in body["path"]]
+    assert "overfitting" in ids
+    assert any(e["prerequisite"] == "overfitting" and e["evidence"] for e in body["edges"])
+    known = corpus_client.get("/concepts/Dropout/prerequisites", params={"known": "過学習,neural-network"}).json()
+    assert "overfitting" not in [s["id"] for s in known["path"]]
+    shallow = corpus_client.get("/concepts/Dropout/prerequisites", params={"depth": 1}).json()
+    assert len(shallow["path"]) <= len(ids)
+    view = corpus_client.get("/concepts/Dropout").json()
+    assert "overfitting" in [p["id"] for p in view["prerequisites"]]
+
+
+def test_corpus_learning_path_errors(corpus_client):
+    error = assert_error(corpus_client.get("/concepts/Dropuot/prerequisites"), 404, "not_found")
+    assert error["suggestions"][0]["id"] == "dropout"
+    error = assert_error(corpus_client.get("/concepts/Dropout/prerequisites", params={"known": "zzzz"}), 422,
+                         "bad_parameter")
+    assert error["parameter"] == "known"
+    assert_error(corpus_client.get("/concepts/Dropout/prerequisites", params={"depth": -1}), 422, "bad_parameter")
