@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.graph_routes import add_routes as add_graph_routes
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     )
     install_error_handlers(app)
     _add_routes(app)
+    add_graph_routes(app)
     return app
 
 

@@ -412,6 +412,12 @@ def bench(paths: tuple[Path, ...], repeat: int, as_json: bool) -> None:
         click.echo(format_rows(rows))
 
 
+# kg related, kg path (defined beside their HTTP routes' helpers).
+from api.graph_cli import register as _register_graph_commands  # noqa: E402
+
+_register_graph_commands(cli)
+
+
 def main() -> None:
     """Console entry point (``kg``)."""
     cli(prog_name="kg")

@@ -203,6 +203,18 @@ class Glossary:
             known_ids.update(found)
         return learning_path(self.prerequisites, concept.id, known_ids, depth).to_dict(self)
 
+    def related(self, ref: str, k: int = 10):
+        """Concepts related to ``ref`` with the reasons (see ``kg.related``)."""
+        from kg.related import related
+
+        return related(self, ref, k=k)
+
+    def explain_path(self, source: str, target: str, alternatives: int = 0, max_length: int = 12):
+        """The shortest explained chain between two concepts (see ``kg.paths``)."""
+        from kg.paths import explain_path
+
+        return explain_path(self, source, target, alternatives=alternatives, max_length=max_length)
+
     def uri(self, concept_id: str) -> str:
         concept = self.concepts.get(concept_id)
         if concept is not None and concept.uri:

@@ -145,6 +145,10 @@ class VectorIndex:
 
     # -- on disk ------------------------------------------------------------------------
 
+    def reconstruct(self, rows) -> np.ndarray:
+        """The stored (normalised) vectors of ``rows``, one row each."""
+        return np.vstack([self._index.reconstruct(int(r)) for r in rows])
+
     def save(self, directory: Path | str, model_name: str) -> None:
         """Write ``vectors.faiss`` and ``vectors.json`` (what built it) into ``directory``.
 

@@ -18,7 +18,9 @@ UNKNOWN = "no-such-concept-zzz"
 # Values no parameter of the API accepts: not a number, not a format, out of any range.
 BAD_VALUES = ("not-a-valid-value", "-1", "100000000000", "", "x" * 1001)
 # Required parameters get a good value while another parameter is tested.
-GOOD_PARAMS = {"/search": {"q": "deep learning"}}
+GOOD_PARAMS = {"/search": {"q": "deep learning"}, "/path": {"source": "deep-learning", "target": "neural-network"}}
+# Parameters that name a concept: an unknown one is a 404 not_found, not a 422.
+CONCEPT_PARAMS = {"source", "target"}
 
 
 def assert_error_shape(response, context: str) -> dict:
@@ -93,8 +95,12 @@ def test_every_route_keeps_the_error_shape(app, client):
                 response = client.get(good_path, params={**GOOD_PARAMS.get(route.path, {}), name: value})
                 if response.status_code >= 400:
                     error = assert_error_shape(response, f"GET {good_path}?{name}={value}")
-                    assert response.status_code == 422
-                    assert (error["code"], error["parameter"]) == ("bad_parameter", name)
+                    if name in CONCEPT_PARAMS and response.status_code == 404:
+                        assert (error["code"], error["parameter"]) == ("not_found", name)
+                        assert "suggestions" in error
+                    else:
+                        assert response.status_code == 422
+                        assert (error["code"], error["parameter"]) == ("bad_parameter", name)
                     refused += 1
             # Free text (a lookup prefix) accepts anything; every other parameter must validate.
             assert refused or name == "prefix", f"{route.path}: no bad value of {name!r} was refused"

@@ -1,0 +1,269 @@
+"""Explained paths: the shortest chain of links between two concepts, with the sentence behind each step.
+
+Links are followed in either direction (a chain "A uses B, C uses B" connects A
+and C), but each step says which way the link really goes and quotes the
+sentence of the definition that makes it. Among chains of the same length the
+one through stronger links (more references) is preferred.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from kg.errors import BadParameterError, NoPathError, NotFoundError
+
+if TYPE_CHECKING:
+    from kg.glossary import Glossary
+    from kg.model import Concept
+
+MAX_ALTERNATIVES = 5
+DEFAULT_MAX_LENGTH = 12  # steps; the diameter of the largest linked group of the real corpus is 9
+MAX_LENGTH = 50
+#: Alternatives are at most this many steps longer than the shortest chain ("next-shortest").
+ALTERNATIVE_SLACK = 1
+
+
+@dataclass
+class PathStep:
+    """One step of a chain: from ``source`` to ``target`` over one link.
+
+    ``direction`` is ``uses`` when ``source``'s definition uses ``target`` and
+    ``used_by`` when it is the other way round; ``mutual`` when both definitions
+    use each other. ``evidence`` is the first sentence holding the link reported.
+    """
+
+    source: str
+    source_name: str
+    target: str
+    target_name: str
+    direction: str
+    mutual: bool
+    kinds: list[str]
+    count: int
+    evidence: str | None
+
+    @property
+    def explanation(self) -> str:
+        user, used = (
+            (self.source_name, self.target_name) if self.direction == "uses" else (self.target_name, self.source_name)
+        )
+        if self.kinds == ["broader"]:
+            text = f"{user} is narrower than {used}"
+        else:
+            text = f"{user}'s definition uses {used}"
+        return text + (" (and the other way round)" if self.mutual else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": {"id": self.source, "name": self.source_name},
+            "target": {"id": self.target, "name": self.target_name},
+            "direction": self.direction,
+            "mutual": self.mutual,
+            "explanation": self.explanation,
+            "kinds": self.kinds,
+            "count": self.count,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class PathAnswer:
+    """The shortest chain from ``source`` to ``target`` and, when asked, alternatives
+    (each a list of steps, shortest first). A concept and itself: zero steps."""
+
+    source: str
+    source_name: str
+    target: str
+    target_name: str
+    steps: list[PathStep]
+    alternatives: list[list[PathStep]] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return len(self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": {"id": self.source, "name": self.source_name},
+            "target": {"id": self.target, "name": self.target_name},
+            "length": self.length,
+            "concepts": _chain(self.source, self.source_name, self.steps),
+            "steps": [step.to_dict() for step in self.steps],
+            "alternatives": [
+                {
+                    "length": len(steps),
+                    "concepts": _chain(self.source, self.source_name, steps),
+                    "steps": [step.to_dict() for step in steps],
+                }
+                for steps in self.alternatives
+            ],
+        }
+
+    def to_text(self) -> str:
+        """For the terminal: the chain on one line, then each step with its sentence."""
+        if not self.steps:
+            return f"{self.source_name} ({self.source}) and {self.target_name} ({self.target}) are the same concept"
+        lines = _steps_text(self.source_name, self.steps)
+        for n, steps in enumerate(self.alternatives, 1):
+            lines.append("")
+            lines.append(f"Alternative {n}:")
+            lines.extend("  " + line for line in _steps_text(self.source_name, steps))
+        return "\n".join(lines)
+
+
+def _chain(source: str, source_name: str, steps: list[PathStep]) -> list[dict[str, str]]:
+    return [{"id": source, "name": source_name}] + [{"id": s.target, "name": s.target_name} for s in steps]
+
+
+def _steps_text(source_name: str, steps: list[PathStep]) -> list[str]:
+    plural = "step" if len(steps) == 1 else "steps"
+    lines = [" -> ".join([source_name] + [s.target_name for s in steps]) + f"  ({len(steps)} {plural})"]
+    for n, step in enumerate(steps, 1):
+        kinds = ", ".join(step.kinds)
+        lines.append(f"  {n}. {step.explanation}  [{kinds}]")
+        if step.evidence:
+            lines.append(f"     \u201c{' '.join(step.evidence.split())}\u201d")
+    return lines
+
+
+def explain_path(
+    glossary: Glossary,
+    source: str,
+    target: str,
+    alternatives: int = 0,
+    max_length: int = DEFAULT_MAX_LENGTH,
+) -> PathAnswer:
+    """The shortest chain of links between two concepts, each step explained.
+
+    Args:
+        glossary: the glossary to look in.
+        source, target: ids or any labels of the two concepts.
+        alternatives: how many further distinct chains to give (0-5): the next
+            shortest simple chains, at most one step longer than the shortest.
+        max_length: longest chain given, in steps (1-50).
+
+    Returns:
+        The answer; zero steps when both name the same concept.
+
+    Raises:
+        NotFoundError: ``source`` or ``target`` names no concept (``parameter`` says
+            which; ``suggestions`` holds close labels).
+        NoPathError: no chain of links connects them, or none within ``max_length``.
+        BadParameterError: ``alternatives`` or ``max_length`` out of range.
+    """
+    if not 0 <= alternatives <= MAX_ALTERNATIVES:
+        raise BadParameterError(f"alternatives must be between 0 and {MAX_ALTERNATIVES}", parameter="alternatives")
+    if not 1 <= max_length <= MAX_LENGTH:
+        raise BadParameterError(f"max_length must be between 1 and {MAX_LENGTH}", parameter="max_length")
+    start = _resolve(glossary, source, "source")
+    end = _resolve(glossary, target, "target")
+    answer = PathAnswer(start.id, start.name, end.id, end.name, [])
+    if start.id == end.id:
+        return answer
+
+    graph = _undirected(glossary.graph)
+    try:
+        hops = nx.shortest_path_length(graph, start.id, end.id)  # BFS: cheap, and tells if there is a chain
+    except nx.NetworkXNoPath:
+        sizes = (len(nx.node_connected_component(graph, start.id)), len(nx.node_connected_component(graph, end.id)))
+        raise NoPathError(
+            f"{start.name} and {end.name} are not connected through the glossary's links "
+            f"(the linked groups they belong to hold {sizes[0]} and {sizes[1]} concepts)",
+            source=start.id,
+            target=end.id,
+            source_component=sizes[0],
+            target_component=sizes[1],
+        ) from None
+    if hops > max_length:
+        raise NoPathError(
+            f"the shortest chain between {start.name} and {end.name} has {hops} steps, more than "
+            f"max_length={max_length}",
+            source=start.id,
+            target=end.id,
+            length=hops,
+            max_length=max_length,
+        )
+
+    # Yen's algorithm, lazily: simple paths in order of cost, so it ends on cyclic and
+    # self-linked graphs, and at most 1 + alternatives paths are ever computed.
+    longest = min(max_length, hops + ALTERNATIVE_SLACK)
+    paths = nx.shortest_simple_paths(graph, start.id, end.id, weight="cost")
+    for n, path in enumerate(itertools.islice(paths, 1 + alternatives)):
+        if len(path) - 1 > longest:
+            break  # costs grow with length: every later path is longer still
+        steps = _steps(glossary, path)
+        if n == 0:
+            answer.steps = steps
+        else:
+            answer.alternatives.append(steps)
+    return answer
+
+
+def _resolve(glossary: Glossary, ref: str, parameter: str) -> Concept:
+    try:
+        return glossary.get(ref)
+    except NotFoundError as error:
+        raise NotFoundError(f"{parameter}: {error.message}", parameter=parameter, **error.details) from None
+
+
+def _steps(glossary: Glossary, path: list[str]) -> list[PathStep]:
+    directed = glossary.graph
+    steps: list[PathStep] = []
+    for a, b in itertools.pairwise(path):
+        forward, backward = directed.get_edge_data(a, b), directed.get_edge_data(b, a)
+        data = forward if forward is not None else backward
+        sentences = data.get("sentences") or []
+        steps.append(
+            PathStep(
+                source=a,
+                source_name=glossary.concepts[a].name,
+                target=b,
+                target_name=glossary.concepts[b].name,
+                direction="uses" if forward is not None else "used_by",
+                mutual=forward is not None and backward is not None,
+                kinds=sorted(data.get("kinds") or ()),
+                count=int(data.get("count") or 1),
+                evidence=sentences[0] if sentences else None,
+            )
+        )
+    return steps
+
+
+_undirected_cache: weakref.WeakKeyDictionary[nx.DiGraph, nx.Graph] = weakref.WeakKeyDictionary()
+_undirected_lock = threading.Lock()
+
+
+def _undirected(directed: nx.DiGraph) -> nx.Graph:
+    """The link graph without directions, built once per graph.
+
+    Edge ``cost`` is 1 plus a tie-breaker below ``1 / nodes`` that is smaller for
+    stronger links (references both ways added up). A simple path has fewer edges
+    than there are nodes, so the tie-breakers of a whole path add up to less than
+    one step: the cheapest path is always a shortest one, and among the shortest
+    the one through the strongest links.
+    """
+    with _undirected_lock:
+        graph = _undirected_cache.get(directed)
+        if graph is not None:
+            return graph
+        graph = nx.Graph()
+        graph.add_nodes_from(directed)
+        for a, b, data in directed.edges(data=True):
+            if a == b:
+                continue  # a self-link explains nothing and is no step
+            strength = int(data.get("count") or 1)
+            if graph.has_edge(a, b):
+                graph[a][b]["strength"] += strength
+            else:
+                graph.add_edge(a, b, strength=strength)
+        nodes = max(2, graph.number_of_nodes())
+        for _a, _b, data in graph.edges(data=True):
+            data["cost"] = 1.0 + 1.0 / ((1 + data["strength"]) * nodes)
+        _undirected_cache[directed] = graph
+        return graph
