@@ -1,0 +1,107 @@
+"""HTTP benchmarks against a real uvicorn server on 127.0.0.1, with /health as the baseline.
+
+/health does no work beyond the HTTP round trip and FastAPI's routing, so each
+endpoint's ratio to it is the cost of the endpoint itself, comparable across runs
+on a shared, noisy machine.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from api.app import create_app
+from kg.settings import Settings
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """A uvicorn server over ``settings.store`` in a background thread; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="kg-bench-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the benchmark server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[max(0, int(round(len(ordered) * 0.99)) - 1)]
+
+
+def time_requests(client, make: Callable[[], tuple[str, dict | None]], rounds: int, warm: int = 20) -> list[float]:
+    """Seconds per request for ``rounds`` requests built by ``make`` (after ``warm`` unmeasured ones)."""
+    for _ in range(warm):
+        path, params = make()
+        client.get(path, params=params)
+    times = []
+    for _ in range(rounds):
+        path, params = make()
+        start = time.perf_counter()
+        response = client.get(path, params=params)
+        times.append(time.perf_counter() - start)
+        if response.status_code >= 500:
+            raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+    return times
+
+
+def bench_graph_http(settings: Settings, rounds: int = 300, seed: int = 1) -> list[dict[str, Any]]:
+    """p50/p99 of the graph endpoints on random concepts (and random pairs for /path),
+    each beside /health measured in the same run.
+
+    Returns:
+        Rows: name, p50_ms, p99_ms, ratio (p50 / the baseline's p50).
+    """
+    import httpx
+
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        ids = [hit["id"] for hit in client.get("/concepts", params={"limit": 1000}).json()["results"]]
+        cases: list[tuple[str, Callable[[], tuple[str, dict | None]]]] = [
+            ("baseline: GET /health", lambda: ("/health", None)),
+            ("GET /concepts/{id}", lambda: (f"/concepts/{rng.choice(ids)}", None)),
+            ("GET /concepts/{id}/prerequisites", lambda: (f"/concepts/{rng.choice(ids)}/prerequisites", None)),
+            ("GET /path", lambda: ("/path", {"source": rng.choice(ids), "target": rng.choice(ids)})),
+            ("GET /concepts/{id}/related", lambda: (f"/concepts/{rng.choice(ids)}/related", None)),
+        ]
+        base = None
+        for name, make in cases:
+            p50, p99 = _percentiles(time_requests(client, make, rounds))
+            base = base or p50
+            rows.append(
+                {
+                    "name": name,
+                    "p50_ms": p50 * 1000,
+                    "p99_ms": p99 * 1000,
+                    "ratio": p50 / base,
+                    "note": f"{rounds} requests, {len(ids)} concepts",
+                }
+            )
+    return rows
+
+
+def format_latency(rows: list[dict[str, Any]]) -> str:
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"{'request':<{width}}  {'p50':>8}  {'p99':>8}  {'x base':>7}  note"]
+    for r in rows:
+        lines.append(
+            f"{r['name']:<{width}}  {r['p50_ms']:>6.2f}ms  {r['p99_ms']:>6.2f}ms  {r['ratio']:>7.2f}  {r['note']}"
+        )
+    return "\n".join(lines)
