@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kg.cache import LRUCache
 from kg.errors import BadParameterError
 from kg.labels import detect_lang
 
@@ -91,6 +92,8 @@ class SearchEngine:
         self.labels = labels
         self.lexical = lexical
         self.semantic = semantic
+        # Whole answers of repeated queries (an engine lives as long as its store version).
+        self._answers = LRUCache(4096)
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
         """Rank concepts for ``query``.
@@ -115,6 +118,9 @@ class SearchEngine:
         text = clean_query(query)
         if not _has_content(text):
             return []  # only punctuation or symbols: nothing to look for
+        return list(self._answers.get((text, k, mode, lang), lambda: self._search(text, k, mode, lang)))
+
+    def _search(self, text: str, k: int, mode: str, lang: str | None) -> tuple[SearchHit, ...]:
 
         pool = max(k * 5, 50) if lang else max(k * 3, 30)
         scores: dict[str, float] = {}
@@ -194,7 +200,7 @@ class SearchEngine:
             )
             if len(hits) >= k:
                 break
-        return hits
+        return tuple(hits)
 
 
 def open_engine(glossary: Glossary) -> SearchEngine:

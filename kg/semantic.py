@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kg.cache import LRUCache
 from kg.labels import detect_lang, text_lang
 
 if TYPE_CHECKING:
@@ -84,27 +84,6 @@ def prepare_query(query: str, glosser: JapaneseGlosser | None) -> str:
     return query
 
 
-class _QueryCache:
-    """A small thread-safe LRU of query vectors: a repeated query skips the encoder."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()
-        with self._lock:
-            self._data[key] = value
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return value
-
-
 class SemanticIndex:
     """Passages of every concept, their vectors in a FAISS index, and the encoder for queries."""
 
@@ -113,7 +92,7 @@ class SemanticIndex:
         self.index = index
         self.encoder = encoder
         self.glosser = glosser
-        self._queries = _QueryCache()
+        self._queries = LRUCache(2048)  # a repeated query skips the encoder
 
     @classmethod
     def build(
