@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -15,6 +16,7 @@ from fastapi.responses import Response
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
+from kg.cache import LRUCache
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
+    app.state.search_answers = LRUCache(4096)
     install_error_handlers(app)
     _add_routes(app)
     add_graph_routes(app)
@@ -200,6 +203,7 @@ def _add_routes(app: FastAPI) -> None:
         "says what matched and in which language. A query of only punctuation gives no hits.",
     )
     def search(
+        request: Request,
         glossary: GlossaryDep,
         q: Annotated[
             str,
@@ -219,9 +223,15 @@ def _add_routes(app: FastAPI) -> None:
                 description="Only concepts with a label in this language (`ja`, `en`).",
             ),
         ] = None,
-    ) -> dict[str, Any]:
-        hits = glossary.search(q, k=k, mode=mode, lang=lang)
-        return {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}
+    ) -> Response:
+        def answer() -> bytes:
+            hits = glossary.search(q, k=k, mode=mode, lang=lang)
+            return json.dumps({"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]},
+                              ensure_ascii=False).encode("utf-8")
+
+        # A repeated query is answered from the serialized answer of the same store version.
+        key = (id(glossary), glossary.version, q, k, mode, lang)
+        return Response(request.app.state.search_answers.get(key, answer), media_type="application/json")
 
     @app.get(
         "/concepts",

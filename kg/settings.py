@@ -34,9 +34,11 @@ class Settings(BaseSettings):
     port: int = 8000
     reload_interval: float = Field(1.0, description="Seconds between checks for a newer store version while serving.")
     # -- semantic index (kg.encoders, kg.vectors) --
-    model: str = Field("sentence-transformers/all-MiniLM-L6-v2",
-                       description="Embedding model: the bundled default, `fake[:DIM]` (tests), a local "
-                                   "sentence-transformers directory, or a name already in the Hugging Face cache.")
+    model: str = Field("openvino-int8",
+                       description="Embedding model: `openvino-int8` (the bundled all-MiniLM-L6-v2 run by OpenVINO "
+                                   "with int8 weights, the default), `default` (the same model on torch), "
+                                   "`fake[:DIM]` (tests), a local sentence-transformers directory, or a name "
+                                   "already in the Hugging Face cache.")
     encode_batch_size: int = Field(64, ge=1, description="Texts per forward pass when embedding.")
     embedding_cache: Path | None = Field(None, description="Directory of the embedding cache (default STORE/cache).")
     hnsw_threshold: int = Field(50_000, ge=0, description="From this many vectors on, search uses HNSW instead "

@@ -11,7 +11,7 @@ import pytest
 from kg.settings import Settings
 
 # Unit tests embed with the deterministic hashing encoder; tests of the real model ask for
-# it explicitly (Settings(model="default")) and are marked slow.
+# it explicitly (the product's default: Settings.model_fields["model"].default) and are marked slow.
 os.environ.setdefault("KG_MODEL", "fake")
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -214,7 +214,7 @@ def test_missing_or_damaged_files_are_store_errors(tmp_path, fake_vectors):
 
 def test_settings_defaults_match_the_module_defaults():
     settings = Settings(model=Settings.model_fields["model"].default)  # tests run with KG_MODEL=fake
-    assert settings.model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert settings.model == "openvino-int8"  # the bundled all-MiniLM-L6-v2, on OpenVINO int8
     assert settings.hnsw_threshold == vectors_module.DEFAULT_HNSW_THRESHOLD
     assert settings.hnsw_m == vectors_module.DEFAULT_HNSW_M
     assert settings.hnsw_ef_construction == vectors_module.DEFAULT_HNSW_EF_CONSTRUCTION

@@ -33,7 +33,7 @@ VARIANTS = {"openvino": False, "openvino-int8": True}
 #: Bump when the export changes: older exports are then made again.
 EXPORT_FORMAT = 1
 _MODEL_FILE = "model.xml"
-_INSTALL = "pip install 'kg-glossary[openvino]'"
+_INSTALL = "pip install -e . (openvino and nncf are dependencies of kg-glossary)"
 _export_lock = threading.Lock()
 
 
