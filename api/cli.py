@@ -425,8 +425,9 @@ def _bench_search_options(command):
                      help="Queries TSV (`kg eval` format); repeatable. Default: a built-in mixed set."),
         _bench_repeat,
         click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per search."),
-        click.option("--model", default="default", show_default=True,
-                     help="Embedding model (KG_MODEL is ignored here, so the real model is timed)."),
+        click.option("--model", default=Settings.model_fields["model"].default, show_default=True,
+                     help="Embedding model (KG_MODEL is ignored here, so a real model is timed; "
+                          "`default` is the same model on torch)."),
         json_option,
     ]):
         command = option(command)
