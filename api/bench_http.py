@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import random
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from api.app import create_app
+from kg.bench import LiveServer
 from kg.settings import Settings
 
 
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
     """A uvicorn server over ``settings.store`` in a background thread; yields its base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="kg-bench-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the benchmark server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with LiveServer(create_app(settings)) as server:
+        yield server.url
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:

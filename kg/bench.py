@@ -358,7 +358,7 @@ def bench_search(paths: list[Path], queries: Sequence[str], settings: Settings, 
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-class _LiveServer:
+class LiveServer:
     """uvicorn serving ``app`` in a daemon thread on a free port of 127.0.0.1."""
 
     def __init__(self, app: Any, timeout: float = 120.0) -> None:
@@ -371,7 +371,7 @@ class _LiveServer:
         self.timeout = timeout
         self.url = ""
 
-    def __enter__(self) -> _LiveServer:
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + self.timeout
         while not self.server.started:
@@ -431,7 +431,7 @@ def bench_http(paths: list[Path], queries: Sequence[str], settings: Settings,
             raise ValueError(f"nothing could be ingested from {', '.join(map(str, paths))}")
         app = app_factory(settings)
         start = time.perf_counter()
-        with _LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
             startup_s = time.perf_counter() - start
 
             def get(path: str, **params: Any) -> Any:

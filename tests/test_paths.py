@@ -236,17 +236,10 @@ def test_every_pair_in_a_sample_answers_or_says_no_path(linked_glossary):
 
 @pytest.fixture
 def kg_cli():
-    """``kg`` with the graph commands (registered on a private group until api/cli.py does it)."""
-    from api.cli import _Group, cli
-    from api.graph_cli import register
+    """The ``kg`` command group (graph commands included)."""
+    from api.cli import cli
 
-    if "path" in cli.commands:
-        return cli
-    group = _Group(name="kg")
-    for name, command in cli.commands.items():
-        group.add_command(command, name)
-    register(group)
-    return group
+    return cli
 
 
 def test_cli_path(kg_cli, tmp_path):

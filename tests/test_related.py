@@ -192,17 +192,10 @@ def test_every_concept_of_the_linked_corpus_answers(linked_glossary):
 
 @pytest.fixture
 def kg_cli():
-    """``kg`` with the graph commands (registered on a private group until api/cli.py does it)."""
-    from api.cli import _Group, cli
-    from api.graph_cli import register
+    """The ``kg`` command group (graph commands included)."""
+    from api.cli import cli
 
-    if "related" in cli.commands:
-        return cli
-    group = _Group(name="kg")
-    for name, command in cli.commands.items():
-        group.add_command(command, name)
-    register(group)
-    return group
+    return cli
 
 
 def test_cli_related(kg_cli, tmp_path):
