@@ -21,7 +21,7 @@ def test_specs_name_the_backend():
 
 def test_missing_openvino_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "openvino", None)
-    with pytest.raises(ConfigurationError, match=r"kg-glossary\[openvino\]"):
+    with pytest.raises(ConfigurationError, match=r"pip install -e \. .*KG_MODEL=default"):
         load("openvino-int8", "", cache_dir=tmp_path)
 
 

@@ -7,7 +7,7 @@ Specs (the value of ``KG_MODEL``):
 - ``fake`` or ``fake:DIM``: a deterministic hashing encoder that needs no model (tests);
 - ``openvino-int8`` or ``openvino`` (optionally ``:DIR`` for a local model other than the
   default): the same model run by OpenVINO, with int8 weights or float32, exported on first
-  use into ``$XDG_CACHE_HOME/kg/openvino`` (needs ``pip install 'kg-glossary[openvino]'``);
+  use into ``$XDG_CACHE_HOME/kg/openvino`` (the default);
 - anything else: a sentence-transformers model directory, or a model name already in the
   local Hugging Face cache. Nothing is ever downloaded.
 """

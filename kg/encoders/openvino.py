@@ -197,4 +197,4 @@ def _import(name: str) -> Any:
         return __import__(name)
     except ImportError as error:
         raise ConfigurationError(f"the OpenVINO encoder backends need {name} ({error}): run `{_INSTALL}`, "
-                                 "or set KG_MODEL back to the default (torch)") from error
+                                 "or set KG_MODEL=default to run the model on torch") from error
