@@ -54,6 +54,7 @@ class Glossary:
         self.manifest = manifest or {}
         self.directory = directory  # the store version it was read from (holds the vector index)
         self._engine_lock = threading.Lock()
+        self._engine: SearchEngine | None = None
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
             hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
@@ -290,20 +291,22 @@ class Glossary:
 
     # -- search -------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def engine(self) -> SearchEngine:
         """The search engine: label lookup, BM25 and the dense index of the store version
         (built in memory with ``settings.model`` when the glossary has no store)."""
-        from kg.search import open_engine
+        if self._engine is None:
+            from kg.search import open_engine
 
-        with self._engine_lock:  # the server's threads may ask at once; build once
-            if "engine" in self.__dict__:
-                return self.__dict__["engine"]
-            return open_engine(self)
+            with self._engine_lock:  # the server's threads may ask at once: build once
+                if self._engine is None:
+                    self._engine = open_engine(self)
+        return self._engine
 
     def warm_up(self) -> None:
         """Load everything a first search needs (index, model, Japanese dictionaries) now,
         so that the first user does not wait for it."""
+        _ = self.prerequisites  # the DAG is inferred once per version
         engine = self.engine
         if engine.semantic is not None:
             engine.semantic.encoder.encode(["warm up"])
