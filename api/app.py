@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
@@ -167,17 +168,6 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     return app
 
 
-def get_glossary(request: Request) -> Glossary:
-    """Dependency: the glossary being served now."""
-    state: ServiceState | None = getattr(request.app.state, "kg", None)
-    if state is None:
-        raise StoreError("no glossary is loaded yet; the service is starting")
-    return state.glossary
-
-
-GlossaryDep = Annotated[Glossary, Depends(get_glossary)]
-
-
 def _add_routes(app: FastAPI) -> None:
     media_types = [fmt.media_type for fmt in EXPORT_FORMATS]
 
@@ -226,8 +216,9 @@ def _add_routes(app: FastAPI) -> None:
     ) -> Response:
         def answer() -> bytes:
             hits = glossary.search(q, k=k, mode=mode, lang=lang)
-            return json.dumps({"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]},
-                              ensure_ascii=False).encode("utf-8")
+            return json.dumps(
+                {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}, ensure_ascii=False
+            ).encode("utf-8")
 
         # A repeated query is answered from the serialized answer of the same store version.
         key = (id(glossary), glossary.version, q, k, mode, lang)

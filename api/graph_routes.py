@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES, ErrorBody
-from kg.glossary import Glossary
 from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
 from kg.related import MAX_K, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
-
-
-def get_glossary(request: Request) -> Glossary:
-    """Dependency: the glossary being served (``api.app.get_glossary``).
-
-    Imported when called, not at import time: ``api.app`` adds these routes, so a
-    module-level import of ``api.app`` here would be circular.
-    """
-    from api.app import get_glossary as served
-
-    return served(request)
-
-
-GlossaryDep = Annotated[Glossary, Depends(get_glossary)]
-
 
 # -- response models (for the OpenAPI docs) -----------------------------------------------
 
