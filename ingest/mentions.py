@@ -4,11 +4,13 @@ Only the plain-text segments the Markdown parser recorded are scanned, so code,
 math, headings and the text of existing links are never matched. English labels
 must stand as whole words; all-capital abbreviations (``RAG``, ``SGD``) match
 case-sensitively so that ordinary words are not taken for them; Japanese labels,
-written without spaces, match anywhere.
+written without spaces, match anywhere. An English label also matches the plural
+of its last word (``queries``, ``indexes``, ``LLMs``), see :func:`inflections`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kg.labels import detect_lang
@@ -31,6 +33,47 @@ def _is_word_char(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
 
+_LAST_WORD = re.compile(r"[A-Za-z]+$")
+# A bare URL is an address, not prose: ".../Comparison_of_video_codecs" mentions no codec.
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
+# Plurals that are words of their own ("by means of", "three times"): never read as the singular.
+_OTHER_WORDS = {"means", "news", "goods", "times", "arms", "customs", "ones", "suffices"}
+
+
+def inflections(label: str) -> list[str]:
+    """Plural forms of an English label, inflecting its last word.
+
+    All-caps abbreviations take a lower-case ``s``; other words ``-s``, ``-es`` after
+    s/x/z/ch/sh, ``-ies`` for consonant + ``y``, and also ``-ices`` for ``-ex``/``-ix``.
+    A last word of fewer than three letters (``Go``) is not inflected unless all-caps:
+    its plural is too likely another word.
+
+    >>> inflections("Query"), inflections("Index"), inflections("Key")
+    (['Queries'], ['Indexes', 'Indices'], ['Keys'])
+    >>> inflections("Large Language Model"), inflections("LLM"), inflections("DBMS"), inflections("DB")
+    (['Large Language Models'], ['LLMs'], ['DBMSs'], ['DBs'])
+    >>> inflections("Bias"), inflections("Batch")
+    (['Biases'], ['Batches'])
+    >>> inflections("Go"), inflections("GPT-4"), inflections("Mean")
+    ([], [], [])
+    """
+    match = _LAST_WORD.search(label)
+    if not match:
+        return []
+    word, stem = match.group(), label[: match.start()]
+    if word.isupper() and len(word) >= 2:
+        forms = [word + "s"]
+    elif len(word) < 3:
+        return []
+    elif word[-1] in "yY" and word[-2].lower() not in "aeiou":
+        forms = [word[:-1] + "ies"]
+    elif word.lower().endswith(("s", "x", "z", "ch", "sh")):
+        forms = [word + "es"] + ([word[:-2] + "ices"] if word.lower().endswith(("ex", "ix")) else [])
+    else:
+        forms = [word + "s"]
+    return [stem + form for form in forms if form.lower() not in _OTHER_WORDS]
+
+
 class MentionMatcher:
     """Matches many labels at once: a table by first character, longest first."""
 
@@ -40,6 +83,7 @@ class MentionMatcher:
         min_length: shorter labels are never matched.
         """
         table: dict[str, list[tuple[str, bool, bool, str]]] = {}
+        plurals: dict[str, tuple[bool, str] | None] = {}  # None: two labels give this plural
         for text, target in labels.items():
             if len(text) < min_length:
                 continue
@@ -47,17 +91,35 @@ class MentionMatcher:
             key = text if exact else _fold(text)
             whole_word = detect_lang(text) == "en"
             table.setdefault(key[0], []).append((key, exact, whole_word, target))
+            for form in inflections(text) if whole_word else []:
+                form = form if exact else _fold(form)
+                plurals[form] = (exact, target) if plurals.get(form, (exact, target)) == (exact, target) else None
+        taken = {_fold(key) for candidates in table.values() for key, *_ in candidates}
+        for form, found in plurals.items():
+            if found and _fold(form) not in taken:  # a label that is itself a plural wins
+                table.setdefault(form[0], []).append((form, found[0], True, found[1]))
         for candidates in table.values():
             candidates.sort(key=lambda c: -len(c[0]))
         self._table = table
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Mention]:
-        """Non-overlapping mentions in ``text[start:end]``, leftmost then longest."""
+        """Non-overlapping mentions in ``text[start:end]``, leftmost then longest; none in bare URLs.
+
+        >>> matcher = MentionMatcher({"Codec": "codec", "Query": "query", "DBMS": "dbms", "Go": "go"})
+        >>> [m.text for m in matcher.find("queries run on DBMSs; a codec, two codecs")]
+        ['queries', 'DBMSs', 'codec', 'codecs']
+        >>> [m.text for m in matcher.find("see https://example.org/List_of_codecs, Gos, goes, codecsx, dbmss")]
+        []
+        """
         end = len(text) if end is None else end
         folded = _fold(text)
         found: list[Mention] = []
+        urls = {m.start(): m.end() for m in _URL.finditer(text, start, end)}
         i = start
         while i < end:
+            if i in urls:
+                i = urls[i]
+                continue
             candidates = self._table.get(folded[i], []) + (self._table.get(text[i], []) if text[i] != folded[i] else [])
             match = None
             for key, exact, whole_word, target in candidates:

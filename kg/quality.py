@@ -37,6 +37,8 @@ CHECKS: tuple[Check, ...] = (
           "A concept whose altLabel repeats its prefLabel (SKOS S13, qSKOS Disjoint Labels Violation)."),
     Check("broken_link", "Broken links",
           "Links or broader relations that resolve to no concept."),
+    Check("unresolved_synonym", "Unresolved synonym headings",
+          "A heading whose definition only points to another term (\"See X\"), where X names no term or several."),
     Check("missing_language_tag", "Missing language tags",
           "Labels without a language tag."),
     Check("self_link", "Self-links",
@@ -45,6 +47,9 @@ CHECKS: tuple[Check, ...] = (
           "Concepts with no links in or out and no broader or narrower concept (qSKOS Orphan Concepts)."),
     Check("unlinked_mention", "Unlinked mentions",
           "A definition names another term without linking it, in a file that links its terms."),
+    Check("synonym", "Synonym headings",
+          "A heading whose definition only points to another term (\"Same as X\", \"Xの略\"): its labels became "
+          "altLabels of that term."),
     Check("missing_english_label", "Missing English labels",
           "Concepts without an English label in a glossary that has English labels."),
 )
