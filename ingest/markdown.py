@@ -14,6 +14,10 @@ Links are kept as references to resolve later, across files: ``<a href>``,
 Markdown links and ``[[wikilinks]]``. Plain-text stretches that may hold
 mentions of other terms (never code, math, headings or link text) are recorded
 with their offsets so that mention linking never has to re-read raw Markdown.
+
+A bullet or paragraph starting ``前提:`` / ``前提知識:`` / ``Prerequisites:`` (a note's
+front matter ``prerequisites:``) states the term's prerequisites: it is recorded on
+the entry, not kept in the definition.
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ _ANCHOR_TAG = re.compile(r"</?a\b[^>]*>", re.IGNORECASE)
 _MAX_NESTING = 50
 _URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=\.)\s+|\n")
+# `前提: A、B` / `Prerequisites: [A](a.md), [[B]]`: metadata, not definition.
+_PREREQ_MARKER = re.compile(r"^\s*(?:前提知識|前提|prerequisites?)\s*[:：]\s*", re.IGNORECASE)
+_PREREQ_SEPARATORS = re.compile(r"[,、，;；\n]")
+_PREREQ_TERM = re.compile(r"[^,、，;；\n]+")
+_PREREQ_HINT = re.compile(r"前提|prerequisite", re.IGNORECASE)
+_PREREQ_KEYS = ("prerequisites", "prerequisite", "前提知識", "前提")
+_PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 # Opening of an HTML block that markdown-it would extend to the end of the file
 # when never closed (CommonMark block types 1, 2 and 5).
 _SWALLOWING_HTML = {
@@ -56,8 +67,8 @@ _SWALLOWING_HTML = {
 class Ref:
     """A link written in a definition, not yet resolved to a concept."""
 
-    kind: str  # "link" | "wikilink"
-    target: str  # href, or the wikilink target
+    kind: str  # "link" | "wikilink" | "label" (a stated prerequisite named by its label)
+    target: str  # href, or the wikilink target (a label: the label)
     text: str
     line: int
     start: int  # offsets of the link text in the entry's definition
@@ -88,6 +99,7 @@ class Entry:
     section: str | None = None  # H1 section title, if any
     url: str | None = None
     note: bool = False  # one-term-per-file note
+    prerequisites: list[Ref] = field(default_factory=list)  # stated by the author, resolved at merge
 
     @property
     def key(self) -> str:
@@ -483,10 +495,161 @@ def _labels(texts: list[str], path: str, line: int, issues: list[Issue], max_lab
 
 
 def _write_body(entry: Entry, tokens: list[Token], issues: list[Issue]) -> None:
+    tokens = _take_prerequisites(entry, tokens)
     writer = _DefinitionWriter(entry, issues)
     for token in tokens:
         writer.block(token)
     entry.definition = writer.finish()
+
+
+def _take_prerequisites(entry: Entry, tokens: list[Token]) -> list[Token]:
+    """Record the entry's prerequisite statements and return the other tokens.
+
+    A statement is a paragraph whose text starts with the marker (``前提:``); when it
+    opens a list item the whole item goes, with any sub-bullets, each one more term.
+    """
+    kept: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        inline = tokens[i + 1] if token.type == "paragraph_open" and i + 1 < len(tokens) else None
+        if (
+            inline is None
+            or inline.type != "inline"
+            or not _PREREQ_HINT.search(inline.content)  # cheap: most paragraphs never name the marker
+            or not _PREREQ_MARKER.match(_statement(inline)[0])
+        ):
+            kept.append(token)
+            i += 1
+            continue
+        if kept and kept[-1].type == "list_item_open":
+            opener, closer = kept.pop(), "list_item_close"
+        else:
+            opener, closer = token, "paragraph_close"
+        end = next(
+            (j for j in range(i, len(tokens)) if tokens[j].type == closer and tokens[j].level == opener.level),
+            len(tokens),
+        )
+        for n, part in enumerate(t for t in tokens[i:end] if t.type == "inline"):
+            entry.prerequisites.extend(_statement_refs(part, marker=n == 0, line=_line_of(part, entry.line)))
+        i = end + 1
+    return kept
+
+
+def _line_of(token: Token, default: int) -> int:
+    return token.map[0] + 1 if token.map else default
+
+
+def _statement(inline: Token) -> tuple[str, list[Ref]]:
+    """The text of a prerequisite statement, each link replaced by a placeholder, and the links.
+
+    Placeholders keep separators inside link text from splitting a term.
+    """
+    parts: list[str] = []
+    refs: list[Ref] = []
+    link: dict | None = None
+
+    def close_link() -> None:
+        nonlocal link
+        if link is not None:
+            text = " ".join("".join(link["text"]).split())
+            refs.append(Ref(link["kind"], link["target"], text, 0, 0, 0))
+            parts.append(f"\x00{len(refs) - 1}\x00")
+            link = None
+
+    for child in inline.children or []:
+        kind = child.type
+        if kind in ("text", "code_inline", "math_inline"):
+            (link["text"] if link is not None else parts).append(child.content)
+        elif kind in ("softbreak", "hardbreak"):  # a new line separates terms, not words of a link
+            if link is not None:
+                link["text"].append(" ")
+            else:
+                parts.append("\n")
+        elif kind == "link_open":
+            close_link()
+            link = {"kind": "link", "target": str(child.attrs.get("href", "")), "text": []}
+        elif kind == "link_close":
+            close_link()
+        elif kind == "wikilink":
+            close_link()
+            refs.append(Ref("wikilink", child.meta["target"], child.meta["text"], 0, 0, 0))
+            parts.append(f"\x00{len(refs) - 1}\x00")
+        elif kind == "html_inline":
+            for event, tag, attrs in _tags(child.content):
+                if tag == "a" and event == "start" and attrs.get("href"):
+                    close_link()
+                    link = {"kind": "link", "target": str(attrs["href"]), "text": []}
+                elif tag == "a" and event == "end":
+                    close_link()
+                elif tag == "br" and event == "start":
+                    parts.append("\n")
+    close_link()
+    return "".join(parts), refs
+
+
+def _statement_refs(inline: Token, marker: bool, line: int) -> list[Ref]:
+    """The terms of one prerequisite statement: links as written, else labels."""
+    text, links = _statement(inline)
+    start = _PREREQ_MARKER.match(text).end() if marker and _PREREQ_MARKER.match(text) else 0
+    found: list[Ref] = []
+    for item in _split_terms(text, start):
+        item_line = line + text.count("\n", 0, item.start())
+        placeholders = _PLACEHOLDER.findall(item.group())
+        if placeholders:
+            for index in placeholders:
+                ref = links[int(index)]
+                found.append(Ref(ref.kind, ref.target, ref.text, item_line, 0, 0))
+        else:
+            name = item.group().strip(" \t*_`\"'「」.。")
+            if name:
+                found.append(Ref("label", name, name, item_line, 0, 0))
+    return found
+
+
+def _split_terms(text: str, start: int = 0) -> list[re.Match]:
+    """The non-empty stretches of ``text[start:]`` between separators.
+
+    >>> [m.group() for m in _split_terms("前提: A、B , C;D", 3)]
+    [' A', 'B ', ' C', 'D']
+    """
+    return [m for m in _PREREQ_TERM.finditer(text, start) if m.group().strip()]
+
+
+def _front_matter_prerequisites(front: dict, token: Token | None) -> list[Ref]:
+    """A note's ``prerequisites:`` (a list or a comma-separated string; ``[[wikilinks]]`` too)."""
+    key = next((k for k in front if str(k).strip().lower() in _PREREQ_KEYS), None)
+    if key is None or not front[key]:
+        return []
+    lines = token.content.split("\n") if token is not None else []
+    base = token.map[0] + 2 if token is not None and token.map else 1  # line 1 is the opening ---
+    key_at = next((n for n, text in enumerate(lines) if text.strip().lower().startswith(str(key).lower())), 0)
+
+    def names(value: object, top: bool = True) -> list[str]:
+        if isinstance(value, list):
+            if not top and len(value) == 1 and isinstance(value[0], str):
+                return [f"[[{value[0]}]]"]  # `[[A]]` unquoted is YAML for a list in a list
+            return [name for item in value for name in names(item, top=False)]
+        if value is None:
+            return []
+        return [part for part in _PREREQ_SEPARATORS.split(str(value)) if part.strip()]
+
+    refs: list[Ref] = []
+    for name in names(front[key]):
+        name = name.strip()
+        at = next((n for n in range(key_at, len(lines)) if name in lines[n]), key_at)
+        refs.append(_name_ref(name, base + at))
+    return refs
+
+
+def _name_ref(name: str, line: int) -> Ref:
+    """A term named in front matter: ``[[target|text]]``, ``[text](href)`` or a label."""
+    if match := re.fullmatch(r"\[\[([^\[\]|]+)(?:\|([^\[\]]+))?\]\]", name):
+        target = match.group(1).strip()
+        return Ref("wikilink", target, (match.group(2) or target.split("#")[0]).strip(), line, 0, 0)
+    if match := re.fullmatch(r"\[([^\]]+)\]\(([^)\s]+)\)", name):
+        return Ref("link", match.group(2), match.group(1).strip(), line, 0, 0)
+    return Ref("label", name, name, line, 0, 0)
 
 
 def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, max_heading_chars) -> None:
@@ -551,6 +714,7 @@ def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], m
         note=True,
     )
     _write_body(entry, tokens[body_start:], issues)
+    entry.prerequisites.extend(_front_matter_prerequisites(front, tokens[0] if front else None))
     if not headings and not front and not entry.definition.strip():
         return None  # nothing visible (e.g. only HTML comments): not a term
     return entry

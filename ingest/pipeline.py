@@ -18,7 +18,9 @@ from kg.settings import Settings
 from .markdown import Entry, ParsedFile, Ref, parse_markdown
 from .mentions import MentionMatcher
 from .merge import concept_ids, group_entries
+from .overrides import Overrides, apply_overrides, load_overrides
 from .reader import InputFile, discover, file_digest, read_text
+from .synonyms import merge_redirects
 
 Progress = Callable[[int, int, str], None]
 
@@ -55,6 +57,7 @@ def ingest_paths(
     files, issues = discover([Path(p) for p in paths])
     result = IngestResult(issues=issues)
     parsed: list[ParsedFile] = []
+    corrections: list[Overrides] = []
     for n, item in enumerate(files, 1):
         text, read_issues = read_text(item, settings.max_file_bytes)
         result.issues.extend(read_issues)
@@ -75,6 +78,8 @@ def ingest_paths(
                     result.issues.append(
                         Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error")
                     )
+            elif item.kind == "overrides":  # applied once every concept is built
+                corrections.append(load_overrides(item.path, text, item.name))
             else:
                 _import_skos(item, text, result, settings)
         if progress:
@@ -82,6 +87,9 @@ def ingest_paths(
     for file in parsed:
         result.issues.extend(file.issues)
     _build_concepts(parsed, result)
+    for overrides in corrections:  # the author's word wins over every source
+        result.issues.extend(overrides.issues)
+        result.issues.extend(apply_overrides(result.concepts, overrides))
     return result
 
 
@@ -235,9 +243,10 @@ def _is_internal(ref: Ref) -> bool:
     return path.endswith((".md", ".markdown")) or (not path and bool(parts.fragment)) or path == ""
 
 
-def _merged_labels(group: list[Entry]) -> list[Label]:
-    """All labels of a group, the fullest entry first: it gives the prefLabels."""
-    ordered = sorted(group, key=lambda e: (not e.definition.strip(), -len(e.labels)))
+def _merged_labels(group: list[Entry], redirects: set[str] = frozenset()) -> list[Label]:
+    """All labels of a group, the fullest entry first: it gives the prefLabels
+    (never a synonym heading, whose labels are altLabels)."""
+    ordered = sorted(group, key=lambda e: (not e.definition.strip(), e.key in redirects, -len(e.labels)))
     labels: list[Label] = []
     seen: set[str] = set()
     for entry in ordered:
@@ -250,9 +259,11 @@ def _merged_labels(group: list[Entry]) -> list[Label]:
 
 def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     entries = [entry for file in parsed for entry in file.entries]
+    redirects, synonym_issues = merge_redirects(entries)  # "Same as X": X's label joins the merge
     index_groups, merge_issues = group_entries(entries)
+    merge_issues = synonym_issues + merge_issues
     groups = [[entries[i] for i in members] for members in index_groups]
-    group_labels = [_merged_labels(group) for group in groups]
+    group_labels = [_merged_labels(group, redirects) for group in groups]
     ids = concept_ids(group_labels, taken={c.id for c in result.concepts})  # SKOS ids came first
 
     file_collections: dict[str, tuple[Collection, dict[str, Collection]]] = {}
@@ -378,4 +389,49 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                         Source(entry.file, segment.line, entry.url),
                     )
                 )
+    _resolve_prerequisites(entries, by_id, entry_concept, resolver, label_index, result)
     result.concepts.extend(concepts)
+
+
+def _resolve_prerequisites(
+    entries: list[Entry],
+    by_id: dict[str, Concept],
+    entry_concept: dict[str, str],
+    resolver: _Resolver,
+    label_index: dict[str, list[str]],
+    result: IngestResult,
+) -> None:
+    """Fill ``Concept.prerequisites`` from the entries' ``前提:`` statements, like links:
+    by link target, else by label (or id). Merged headings add up."""
+    for entry in entries:
+        concept = by_id[entry_concept[entry.key]]
+        for ref in entry.prerequisites:
+            target = resolver.resolve(ref, entry.file) if ref.kind != "label" and _is_internal(ref) else None
+            if target is None:
+                target = ref.text if ref.text in by_id else resolver._by_label(ref.text)
+            if target is None:
+                shared = label_index.get(normalize(ref.text), [])
+                why = f"names several terms ({', '.join(shared)})" if len(shared) > 1 else "resolves to no term"
+                shown = ref.text if ref.kind == "label" else f"{ref.text} ({ref.target})"
+                result.issues.append(
+                    Issue(
+                        "broken_prerequisite",
+                        f"prerequisite {shown!r} of {concept.name!r} {why}",
+                        entry.file,
+                        ref.line,
+                        (concept.id,),
+                    )
+                )
+            elif target == concept.id:
+                result.issues.append(
+                    Issue(
+                        "self_prerequisite",
+                        f"{concept.name!r} is stated as its own prerequisite; ignored",
+                        entry.file,
+                        ref.line,
+                        (concept.id,),
+                        severity="info",
+                    )
+                )
+            elif target not in concept.prerequisites:
+                concept.prerequisites.append(target)

@@ -10,17 +10,19 @@ from kg.model import Issue
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 SKOS_SUFFIXES = {".ttl", ".rdf", ".owl", ".xml", ".jsonld", ".json-ld", ".nt", ".n3"}
+#: The author's prerequisite corrections, kept beside the glossary (see ``ingest.overrides``).
+OVERRIDES_NAME = "kg-prerequisites.yaml"
 
 
 @dataclass(frozen=True)
 class InputFile:
     path: Path  # where it is on disk
     name: str  # how it is named in provenance and messages (relative to its root)
-    kind: str  # "markdown" | "skos"
+    kind: str  # "markdown" | "skos" | "overrides"
 
 
 def discover(paths: list[Path]) -> tuple[list[InputFile], list[Issue]]:
-    """Markdown and SKOS files under ``paths`` (files or folders), sorted, hidden folders skipped."""
+    """Markdown, SKOS and overrides files under ``paths`` (files or folders), sorted, hidden folders skipped."""
     found: list[InputFile] = []
     issues: list[Issue] = []
     for root in paths:
@@ -49,6 +51,8 @@ def discover(paths: list[Path]) -> tuple[list[InputFile], list[Issue]]:
 
 
 def _kind(path: Path) -> str | None:
+    if path.name.lower() == OVERRIDES_NAME:
+        return "overrides"
     suffix = path.suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
         return "markdown"

@@ -65,9 +65,17 @@ class Concept:
     # and the URIs of the concept's own schemes (empty: the glossary's scheme).
     hidden_labels: list[Label] = field(default_factory=list)
     schemes: list[str] = field(default_factory=list)
-    # Prerequisites stated by the source (kgv:prerequisite in an imported SKOS file);
-    # Markdown glossaries leave it empty and prerequisites are inferred (kg.prereqs).
+    # Curated prerequisites: ids the author states, which always win over inference
+    # (kg.prereqs). From an imported SKOS file's kgv:prerequisite, a `前提:` /
+    # `Prerequisites:` bullet of a glossary page, a note's front matter `prerequisites:`,
+    # or `confirm:` in the folder's kg-prerequisites.yaml (ingest.overrides).
     prerequisites: list[str] = field(default_factory=list)
+    # Ids the author says are NOT prerequisites (`reject:` in kg-prerequisites.yaml):
+    # an inferred edge from one of them is dropped.
+    rejected_prerequisites: list[str] = field(default_factory=list)
+    # Inferred prerequisites carried by an imported export of this product
+    # (kgv:inferredPrerequisite): such a source's DAG is taken as it was, not inferred anew.
+    inferred_prerequisites: list[str] = field(default_factory=list)
 
     def pref_labels(self) -> dict[str, str]:
         """The first label of each language."""
@@ -113,6 +121,8 @@ class Concept:
             hidden_labels=[Label(**label) for label in data.get("hidden_labels", [])],
             schemes=list(data.get("schemes", [])),
             prerequisites=list(data.get("prerequisites", [])),
+            rejected_prerequisites=list(data.get("rejected_prerequisites", [])),  # absent in older stores
+            inferred_prerequisites=list(data.get("inferred_prerequisites", [])),
         )
 
 
