@@ -21,6 +21,7 @@ from kg.cache import LRUCache
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
+from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.settings import Settings
 from kg.store import Store, UpdateOutcome, update_store
 
@@ -273,9 +274,12 @@ def _add_routes(app: FastAPI) -> None:
         response_model=LearningPathOut,
         responses=ERROR_RESPONSES,
         summary="Learning path",
-        description="What to learn before a concept, basics first: its prerequisites and theirs, "
-        "minus the concepts in `known` and whatever is needed only for them. Each edge "
-        "carries its confidence and the sentence of the definition that justifies it.",
+        description="What to learn before a concept, basics first. Every ancestor in the prerequisite "
+        "graph is scored by its strongest chain (the product of the edge confidences) and listed when "
+        "it reaches `min_confidence`: direct prerequisites always, the others strongest first up to "
+        "`limit` items. Concepts in `known`, and whatever is needed only for them, drop out. "
+        "Each item carries its score and its chain, each edge with its evidence sentence; edges "
+        "stated by the glossary's author are marked `curated`.",
     )
     def prerequisites(
         glossary: GlossaryDep,
@@ -291,8 +295,13 @@ def _add_routes(app: FastAPI) -> None:
             ),
         ] = "",
         depth: Annotated[int | None, Query(ge=0, le=100, description="Prerequisite steps back (none: all).")] = None,
+        limit: Annotated[int, Query(ge=1, le=200, description="At most this many items.")] = PATH_LIMIT,
+        min_confidence: Annotated[
+            float, Query(ge=0.0, le=1.0, description="Least chain strength of an item.")
+        ] = PATH_MIN_CONFIDENCE,
     ) -> dict[str, Any]:
-        return glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth)
+        return glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth,
+                                      limit=limit, min_confidence=min_confidence)
 
     @app.get(
         "/export",

@@ -16,6 +16,7 @@ from kg.errors import BadParameterError, KGError, StoreError
 from kg.formats import resolve_format
 from kg.glossary import Glossary
 from kg.model import Issue
+from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.settings import Settings
 from kg.store import Store, update_store
 
@@ -343,12 +344,32 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
 @click.argument("term")
 @click.option("--known", default="", help="Concepts you already know, comma-separated (ids or labels).")
 @click.option("--depth", type=click.IntRange(0, 100), default=None, help="How many prerequisite steps back.")
+@click.option("--confirm", multiple=True, metavar="B",
+              help="Record that B is a prerequisite of TERM, whatever inference says (repeatable).")
+@click.option("--reject", multiple=True, metavar="B",
+              help="Record that B is not a prerequisite of TERM (repeatable).")
+@click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder to keep kg-prerequisites.yaml in (default: the folder the store was ingested from).")
+@click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
+              help="At most this many items (direct prerequisites are never cut by it).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
+              help="Least chain strength of an item.")
 @json_option
 @pass_settings
-def prereqs(settings: Settings, term: str, known: str, depth: int | None, as_json: bool) -> None:
-    """What to learn before TERM, basics first, skipping what you know."""
+def prereqs(settings: Settings, term: str, known: str, depth: int | None, confirm: tuple[str, ...],
+            reject: tuple[str, ...], source: Path | None, limit: int, min_confidence: float, as_json: bool) -> None:
+    """What to learn before TERM, basics first, skipping what you know.
+
+    With --confirm or --reject, correct TERM's prerequisites instead: the correction
+    is written to kg-prerequisites.yaml in the glossary's source folder (applied on
+    every ingest) and the store is re-ingested so that it is live at once.
+    """
+    if confirm or reject:
+        _correct_prerequisites(settings, term, confirm, reject, source, as_json)
+        return
     glossary = _load(settings)
-    path = glossary.learning_path(term, known=[k for k in known.split(",") if k.strip()], depth=depth)
+    path = glossary.learning_path(term, known=[k for k in known.split(",") if k.strip()], depth=depth,
+                                  limit=limit, min_confidence=min_confidence)
     if as_json:
         _print_json(path)
         return
@@ -356,29 +377,138 @@ def prereqs(settings: Settings, term: str, known: str, depth: int | None, as_jso
     if not path["path"]:
         click.echo(f"nothing to learn before {name}" + (" that you do not know already" if path["known"] else ""))
         return
-    names = {step["id"]: step["name"] for step in path["path"]} | {path["concept"]["id"]: name}
-    strongest: dict[str, dict] = {}
-    for edge in path["edges"]:  # why each step is there: its strongest edge to a later step
-        if edge["prerequisite"] not in strongest or edge["confidence"] > strongest[edge["prerequisite"]]["confidence"]:
-            strongest[edge["prerequisite"]] = edge
-    click.echo(f"Before {name}, learn:")
+    click.echo(f"Before {name}, learn (basics first; score = strength of the chain):")
     for n, step in enumerate(path["path"], 1):
         labels = " | ".join(dict.fromkeys(step["labels"].values()))
-        click.echo(f"{n:2d}. {labels}  [{step['id']}]")
-        edge = strongest.get(step["id"])
-        if edge:
-            why = f": {edge['evidence'][:100]}" if edge["evidence"] else f" ({', '.join(edge['reasons'])})"
-            click.echo(f"    for {names.get(edge['concept'], edge['concept'])}{why}")
+        mark = "  [curated]" if step["curated"] else ""
+        click.echo(f"{n:2d}. {labels}  [{step['id']}]  {step['score']:.2f}{mark}")
+        click.echo(f"    {step['reason']}")
+        evidence = step["chain"][0]["evidence"]
+        if evidence:
+            click.echo(f"    \u201c{' '.join(evidence.split())[:110]}\u201d")
+    if path["left_out"]:
+        click.echo(f"({path['left_out']} weaker ancestors left out: --limit, --min-confidence)")
+
+
+class _ArgumentError(click.ClickException):
+    """A term or option that cannot be used: exit code 2, like click's usage errors."""
+
+    exit_code = 2
+
+
+def _source_folder(inputs: list[Path]) -> Path | None:
+    """Where the glossary's sources are: the first input folder, else the first input file's folder."""
+    folder = next((p for p in inputs if p.is_dir()), None)
+    if folder is None:
+        folder = next((p.parent for p in inputs if p.is_file()), None)
+    return folder
+
+
+def _covered(path: Path, inputs: list[Path]) -> bool:
+    """Whether ingesting ``inputs`` reads ``path``."""
+    path = path.resolve()
+    return any(path == p.resolve() or (p.is_dir() and path.is_relative_to(p.resolve())) for p in inputs)
+
+
+def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ...], reject: tuple[str, ...],
+                           source: Path | None, as_json: bool) -> None:
+    """``kg prereqs TERM --confirm B / --reject B``: write the overrides file, then re-ingest."""
+    from ingest.overrides import clean_name, write_override
+    from ingest.reader import OVERRIDES_NAME
+    from kg.errors import NotFoundError
+    from kg.labels import normalize
+
+    glossary = _load(settings)
+
+    def find(name: str):
+        try:
+            return glossary.get(name)
+        except NotFoundError as error:
+            raise _ArgumentError(_one_line(error)) from None
+
+    def written(concept) -> str:
+        """The name the file uses: the display name when it names only this concept, else the id."""
+        return concept.name if [c.id for c in glossary.candidates(concept.name)] == [concept.id] else concept.id
+
+    def key(name: str) -> str:
+        found = glossary.candidates(clean_name(name))
+        return found[0].id if len(found) == 1 else normalize(name)
+
+    concept = find(term)
+    confirmed, rejected = [find(name) for name in confirm], [find(name) for name in reject]
+    if concept.id in {c.id for c in (*confirmed, *rejected)}:
+        raise _ArgumentError(f"{concept.name} cannot be a prerequisite of itself")
+    if both := {c.id for c in confirmed} & {c.id for c in rejected}:
+        raise _ArgumentError(f"both confirmed and rejected: {', '.join(sorted(both))}")
+    inputs = [Path(p) for p in glossary.manifest.get("inputs", [])]
+    folder = source or _source_folder(inputs)
+    if folder is None:
+        raise _ArgumentError(
+            "cannot tell the glossary's source folder (the store records no input that still exists); "
+            "pass --source DIR"
+        )
+    path = write_override(folder, written(concept), [written(c) for c in confirmed], [written(c) for c in rejected],
+                          key=key)
+    paths = list(inputs) or [folder]
+    if not _covered(path, paths):  # --source outside the inputs: read the file too
+        paths.append(path)
+    progress = _Progress()
+    try:
+        outcome = update_store(paths, settings, progress=progress)
+    finally:
+        progress.close()
+    # What the file itself caused, and any input lost; the rest is `kg ingest`'s to tell.
+    issues = [i for i in outcome.issues
+              if i.severity == "error" or (i.file and Path(i.file).name == OVERRIDES_NAME and i.severity != "info")]
+    now = Store(settings.store).load(settings).concepts.get(concept.id) if outcome.version else None
+    if as_json:
+        _print_json(
+            {
+                "file": str(path.absolute()),
+                "concept": {"id": concept.id, "name": concept.name},
+                "confirmed": [{"id": c.id, "name": c.name} for c in confirmed],
+                "rejected": [{"id": c.id, "name": c.name} for c in rejected],
+                "version": outcome.version,
+                "changed": outcome.changed,
+                "prerequisites": list(now.prerequisites) if now else None,
+                "rejected_prerequisites": list(now.rejected_prerequisites) if now else None,
+                "issues": [i.to_dict() for i in issues],
+                "exit_code": outcome.exit_code,
+            }
+        )
+    else:
+        said = [f"confirm {', '.join(c.name for c in confirmed)}" if confirmed else "",
+                f"reject {', '.join(c.name for c in rejected)}" if rejected else ""]
+        click.echo(f"wrote {path.absolute()}: {concept.name}: {'; '.join(s for s in said if s)}")
+        for issue in issues:
+            click.echo(_issue_line(issue), err=True)
+        if outcome.changed:
+            click.echo(f"re-ingested {len(paths)} input(s) as version {outcome.version}")
+        elif outcome.result is None:
+            click.echo(f"unchanged: store version {outcome.version} already holds this correction")
+        else:
+            click.echo("nothing ingested; the store was not changed", err=True)
+        if now is not None:
+            names = {c.id: c.name for c in glossary.concepts.values()}
+            listed = {"prerequisites": now.prerequisites, "rejected": now.rejected_prerequisites}
+            click.echo(f"{now.name}: " + "; ".join(
+                f"{title} {', '.join(names.get(i, i) for i in ids) or '(none)'}" for title, ids in listed.items()
+            ))
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
 
 
 @cli.command(name="eval-prereqs")
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--not-pairs", "negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Labelled non-prerequisites (not_prerequisite TAB concept): precision is the share "
+                                 "kept out of the concept's learning path.")
 @json_option
 @pass_settings
-def evaluate_prereqs(settings: Settings, pairs: Path, as_json: bool) -> None:
+def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, as_json: bool) -> None:
     """Prerequisite quality on PAIRS.tsv (prerequisite TAB concept): the share of pairs
-    whose prerequisite is in the concept's learning path, reversed, unconnected, and the
-    median learning-path length."""
+    whose prerequisite is in the concept's learning path, reversed, unconnected, the
+    median learning-path length, and with --not-pairs the precision on non-prerequisites."""
     from kg.evaluate import evaluate_prerequisites, read_pairs
 
     glossary = _load(settings)
@@ -388,12 +518,43 @@ def evaluate_prereqs(settings: Settings, pairs: Path, as_json: bool) -> None:
         return found[0].id if found else None
 
     evaluation = evaluate_prerequisites(
-        read_pairs(pairs), lambda cid: [s["id"] for s in glossary.learning_path(cid)["path"]], resolve
+        read_pairs(pairs), lambda cid: [s["id"] for s in glossary.learning_path(cid)["path"]], resolve,
+        read_pairs(negatives) if negatives else [],
     )
     if as_json:
         _print_json(evaluation.to_dict())
     else:
         click.echo(evaluation.to_text())
+
+
+@cli.command(name="train-prereqs")
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A glossary (file or folder) to learn from; repeatable. Default: the recipe of the shipped "
+                   "model (the shared linked corpus and the English fixtures of a checkout).")
+@click.option("--pairs", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled prerequisites (prerequisite TAB concept); repeatable.")
+@click.option("--not-pairs", "negatives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled non-prerequisites (not_prerequisite TAB concept); repeatable.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the one the package ships, kg/prerequisite_model.json).")
+@click.option("--cv/--no-cv", default=True, show_default=True, help="Score leave-one-file-out first.")
+@json_option
+def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives: tuple[Path, ...],
+                  output: Path | None, cv: bool, as_json: bool) -> None:
+    """Fit the prerequisite model (deterministic): weak labels from the glossaries' own cues
+    plus labelled pairs; prints leave-one-file-out quality and the weights."""
+    from kg.prereq_model import MODEL_PATH
+    from kg.prereq_training import default_recipe, fit_recipe
+
+    if not corpora:
+        try:
+            corpora, pairs, negatives = default_recipe(pairs, negatives)
+        except FileNotFoundError as error:
+            raise click.ClickException(f"{error}; name the glossaries with --corpus") from None
+    report = fit_recipe(list(corpora), list(pairs), list(negatives), output or MODEL_PATH, cv=cv,
+                        progress=None if as_json else click.echo)
+    if as_json:
+        _print_json(report)
 
 
 class _BenchGroup(click.Group):

@@ -80,8 +80,9 @@ class PrerequisiteRef(BaseModel):
 
     id: str
     name: str
-    confidence: float = Field(description="0..1: how clearly the glossary's text says so.")
+    confidence: float = Field(description="0..1: how clearly the glossary's text says so (1 when curated).")
     evidence: str = Field(description="The sentence that justifies the edge.")
+    curated: bool = Field(False, description="Stated by the glossary's author rather than inferred.")
 
 
 class ConceptView(BaseModel):
@@ -188,20 +189,34 @@ class PrerequisiteEdgeOut(BaseModel):
     concept: str
     confidence: float = Field(description="0..1: how clearly the glossary's text says so.")
     evidence: str = Field(description="The sentence of the concept's definition that uses the prerequisite.")
-    reasons: list[str] = Field(description="What the direction was decided from.")
+    reasons: list[str] = Field(description="What the edge was inferred from (or `stated by the author`).")
+    curated: bool = Field(False, description="Stated by the glossary's author rather than inferred.")
 
 
 class PathStep(BaseModel):
+    """One item of a learning path and why it is there."""
+
     id: str
     name: str
     labels: dict[str, str] = Field(description="prefLabel by language.")
+    score: float = Field(description="Strength of its best chain to the concept: the product of the edge "
+                                     "confidences along it.")
+    direct: bool = Field(description="A direct prerequisite of the concept (never cut by `limit`).")
+    curated: bool = Field(description="Every edge of its chain was stated by the author.")
+    reason: str = Field(description="The chain in words.")
+    chain: list[PrerequisiteEdgeOut] = Field(description="Its best chain, from it to the concept, each edge "
+                                                         "with its evidence sentence.")
 
 
 class LearningPathOut(BaseModel):
-    """A learning path: the steps in the order to learn them, and the edges that put them there."""
+    """A learning path: the best-supported prerequisites in the order to learn them, each with its reason."""
 
     concept: Ref
-    path: list[PathStep] = Field(description="Prerequisites, basics first.")
-    edges: list[PrerequisiteEdgeOut]
+    path: list[PathStep] = Field(description="Prerequisites ranked by the strength of their chain, cut by "
+                                             "`min_confidence` and `limit`, listed basics first.")
+    edges: list[PrerequisiteEdgeOut] = Field(description="The prerequisite edges among the listed concepts.")
     known: list[Ref] = Field(description="Prerequisites left out because you know them.")
     depth: int | None = None
+    limit: int = Field(description="At most this many items (direct prerequisites are never cut by it).")
+    min_confidence: float = Field(description="Every item needed at least this chain strength.")
+    left_out: int = Field(description="Further ancestors left out by `limit` or `min_confidence`.")

@@ -413,8 +413,13 @@ def read_skos(graph: Graph, name: str, namespace: str) -> SkosImport:
     relations = [(s, o, "broader", broader) for s, o in graph.subject_objects(SKOS.broader)]
     relations += [(o, s, "broader", broader) for s, o in graph.subject_objects(SKOS.narrower)]
     relations += [(s, o, "related", related) for s, o in graph.subject_objects(SKOS.related)]
+    # kgv:prerequisite is the author's word (curated) unless the file also says it was inferred.
     prerequisites: dict[Node, set[str]] = defaultdict(set)
-    relations += [(s, o, "prerequisite", prerequisites) for s, o in graph.subject_objects(KGV.prerequisite)]
+    inferred: dict[Node, set[str]] = defaultdict(set)
+    inferred_pairs = set(graph.subject_objects(KGV.inferredPrerequisite))
+    relations += [(s, o, "prerequisite", inferred if (s, o) in inferred_pairs else prerequisites)
+                  for s, o in graph.subject_objects(KGV.prerequisite)]
+    relations += [(s, o, "prerequisite", inferred) for s, o in inferred_pairs]
     for subject, target, kind, into in relations:
         if subject not in by_node:
             continue
@@ -428,6 +433,7 @@ def read_skos(graph: Graph, name: str, namespace: str) -> SkosImport:
         concept.broader = sorted(broader[node])
         concept.links = [Link(target, "link") for target in sorted(related[node])]
         concept.prerequisites = sorted(prerequisites[node])
+        concept.inferred_prerequisites = sorted(inferred[node])
     for what, count in sorted(dropped.items()):
         result.issues.append(Issue("dropped_relations", f"{count} skos:{what} were dropped", name, severity="info"))
 

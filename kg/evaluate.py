@@ -169,7 +169,8 @@ class LabelledPair:
 
 
 def read_pairs(path: Path | str) -> list[LabelledPair]:
-    """Rows of ``prerequisite<TAB>concept[<TAB>note]``; a header row and blank lines are skipped.
+    """Rows of ``prerequisite<TAB>concept[<TAB>note]`` (or ``not_prerequisite<TAB>concept``);
+    a header row and blank lines are skipped.
 
     Raises:
         ParseError: a row with fewer than two columns, naming the file and line.
@@ -183,7 +184,7 @@ def read_pairs(path: Path | str) -> list[LabelledPair]:
     for line_no, row in enumerate(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE), 1):
         if not row or not "".join(row).strip():
             continue
-        if line_no == 1 and row[0].strip().lower() == "prerequisite":
+        if line_no == 1 and row[0].strip().lower() in ("prerequisite", "not_prerequisite"):
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise ParseError("expected: prerequisite<TAB>concept", file=str(path), line=line_no)
@@ -195,7 +196,7 @@ def read_pairs(path: Path | str) -> list[LabelledPair]:
 class PairResult:
     prerequisite: str
     concept: str
-    outcome: str  # correct | reversed | unconnected | unknown
+    outcome: str  # correct | reversed | unconnected | unknown; negatives: excluded | included | unknown
     path_length: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,10 +211,12 @@ class PairResult:
 @dataclass
 class PrerequisiteEvaluation:
     results: list[PairResult] = field(default_factory=list)
+    negatives: list[PairResult] = field(default_factory=list)  # labelled non-prerequisites
 
     @property
     def metrics(self) -> dict[str, float]:
         scored = [r for r in self.results if r.outcome != "unknown"]
+        negatives = [r for r in self.negatives if r.outcome != "unknown"]
         lengths = sorted(r.path_length for r in scored if r.path_length is not None)
 
         def share(outcome: str) -> float:
@@ -234,10 +237,14 @@ class PrerequisiteEvaluation:
             "unconnected": share("unconnected"),
             "median_path_length": float(median),
             "pairs": float(len(scored)),
+            # Share of labelled non-prerequisites kept out of their concept's path.
+            "precision": (sum(1 for r in negatives if r.outcome == "excluded") / len(negatives)) if negatives else 1.0,
+            "negatives": float(len(negatives)),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "pairs": [r.to_dict() for r in self.results]}
+        return {"metrics": self.metrics, "pairs": [r.to_dict() for r in self.results],
+                "negatives": [r.to_dict() for r in self.negatives]}
 
     def to_text(self) -> str:
         m = self.metrics
@@ -245,14 +252,23 @@ class PrerequisiteEvaluation:
             f"pairs {int(m['pairs'])}   correct {m['correct']:.0%}   reversed {m['reversed']:.0%}   "
             f"unconnected {m['unconnected']:.0%}   median learning-path length {m['median_path_length']:g}"
         ]
+        if self.negatives:
+            lines.append(f"non-prerequisites {int(m['negatives'])}   kept out of the path (precision) "
+                         f"{m['precision']:.0%}")
         for r in self.results:
             if r.outcome != "correct":
                 lines.append(f"  {r.outcome:11s} {r.prerequisite} -> {r.concept}")
+        for r in self.negatives:
+            if r.outcome != "excluded":
+                lines.append(f"  {r.outcome:11s} not {r.prerequisite} -> {r.concept}")
         return "\n".join(lines)
 
 
 def evaluate_prerequisites(
-    pairs: list[LabelledPair], path: Callable[[str], list[str]], resolve: Callable[[str], str | None]
+    pairs: list[LabelledPair],
+    path: Callable[[str], list[str]],
+    resolve: Callable[[str], str | None],
+    negatives: list[LabelledPair] = (),
 ) -> PrerequisiteEvaluation:
     """Score (prerequisite, concept) pairs against learning paths.
 
@@ -260,6 +276,8 @@ def evaluate_prerequisites(
         pairs: from ``read_pairs``.
         path: concept id -> the ids of its learning path.
         resolve: label -> concept id (None when unknown).
+        negatives: (not_prerequisite, concept) pairs: ``excluded`` when the first is not in
+            the concept's path, else ``included``; ``precision`` is the share excluded.
 
     A pair is ``correct`` when the prerequisite is in the concept's learning path,
     ``reversed`` when the concept is in the prerequisite's, else ``unconnected``;
@@ -279,4 +297,12 @@ def evaluate_prerequisites(
         else:
             outcome = "unconnected"
         evaluation.results.append(PairResult(pair.prerequisite, pair.concept, outcome, len(steps)))
+    for pair in negatives:
+        other, concept = resolve(pair.prerequisite), resolve(pair.concept)
+        if other is None or concept is None:
+            evaluation.negatives.append(PairResult(pair.prerequisite, pair.concept, "unknown"))
+            continue
+        steps = path(concept)
+        outcome = "included" if other in steps else "excluded"
+        evaluation.negatives.append(PairResult(pair.prerequisite, pair.concept, outcome, len(steps)))
     return evaluation

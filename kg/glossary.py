@@ -182,15 +182,19 @@ class Glossary:
 
         return prerequisite_graph(self)
 
-    def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None) -> dict[str, Any]:
-        """What to learn before ``ref``, basics first, minus what the reader knows.
+    def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,
+                      limit: int | None = None, min_confidence: float | None = None) -> dict[str, Any]:
+        """What to learn before ``ref``: the best-supported prerequisites, basics first, each
+        with its score and chain, minus what the reader knows (see ``kg.prereqs.learning_path``).
 
         Args:
             ref: id or label of the concept.
             known: ids or labels the reader already knows (an unknown one raises BadParameterError).
             depth: how many prerequisite steps back to go (None: all).
+            limit: at most this many items (default ``kg.prereqs.PATH_LIMIT``).
+            min_confidence: least chain strength of an item (default ``PATH_MIN_CONFIDENCE``).
         """
-        from kg.prereqs import learning_path
+        from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path
 
         concept = self.get(ref)
         known_ids = set()
@@ -202,7 +206,11 @@ class Glossary:
                 raise BadParameterError(f"known: no concept with id or label {term!r}", parameter="known",
                                         term=term, suggestions=self.suggest(term))
             known_ids.update(found)
-        return learning_path(self.prerequisites, concept.id, known_ids, depth).to_dict(self)
+        return learning_path(
+            self.prerequisites, concept.id, known_ids, depth,
+            limit=PATH_LIMIT if limit is None else limit,
+            min_confidence=PATH_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+        ).to_dict(self)
 
     def related(self, ref: str, k: int = 10):
         """Concepts related to ``ref`` with the reasons (see ``kg.related``)."""
@@ -276,6 +284,7 @@ class Glossary:
                 "name": self.concepts[edge[end]].name,
                 "confidence": round(edge[2]["confidence"], 3),
                 "evidence": edge[2]["evidence"],
+                "curated": bool(edge[2].get("curated")),
             }
             for edge in sorted(edges, key=lambda e: -e[2]["confidence"])
         ]

@@ -1,114 +1,74 @@
-"""Prerequisites: which term to learn before which, decided from the glossary's own text.
+"""Prerequisites: which term to learn before which, and ranked learning paths.
 
-When A's definition uses B (a link or a mention), B is a candidate prerequisite of
-A. Links often go both ways, so each candidate pair is scored in both directions
-from evidence that can be read off the glossary:
+The DAG. Every candidate pair (``kg.prereq_features``: a definition uses the
+other term, a label contains the other's, or a SKOS hierarchy relates them) is
+scored in both directions by the fitted model (``kg.prereq_model``); the likelier
+direction becomes an edge when the two directions together (an edge either way)
+reach ``EDGE_THRESHOLD``; its confidence is its own probability. Then
+the author's word wins (``curated``): prerequisites stated in the glossary
+(``前提:`` bullets, ``prerequisites:`` front matter, ``kgv:prerequisite`` in SKOS,
+the overrides file of ``kg prereqs --confirm``) are added with confidence 1, and
+rejected ones are removed. Cycles are broken at their weakest inferred edge. A SKOS
+export of this product carries its inferred edges (``kgv:inferredPrerequisite``):
+importing it takes that DAG as it was instead of inferring anew.
 
-* **how A uses B** — B in A's first sentence (the genus of a definition:
-  "Xの一種", "a kind of X") weighs more than B in a later bullet; a sentence
-  pattern that names B as the base of A ("Bを用いた", "Bに基づく", "Bを防ぐ",
-  "based on B", "a kind of B") weighs most; B listed as an example or a sub-item
-  ("主なモデル:", "例:", "など", "such as") points the other way;
-* **labels** — a label of A containing a label of B ("Video Codec" / "Codec",
-  "Maximum Likelihood Estimation" / "Likelihood");
-* **generality** — terms many definitions use are more basic (in-degree), and
-  RefD (Liang et al. 2015): A needs B when A's references link to B more than
-  B's references link to A.
-
-The stronger direction wins; its confidence is the margin squashed to 0..1. Edges
-under ``MIN_CONFIDENCE`` are dropped and the rest made a DAG by removing the weakest
-edge of each remaining cycle. Weights were set by reading definitions, then checked
-on labelled pairs (``kg eval-prereqs``; README, "Prerequisites").
+The learning path of a concept is a ranking, not the transitive closure: each
+ancestor is scored by its strongest chain (the product of the edge confidences
+along it, times ``HOP_DECAY`` per step beyond the first); every item must reach ``min_confidence``, direct prerequisites are
+never cut by ``limit``, the others fill it strongest first, and the result is
+listed basics first. A single
+wrong edge therefore brings in at most the few ancestors it scores highly.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from kg.errors import BadParameterError
-from kg.labels import normalize
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
+    from kg.prereq_features import Candidates
+    from kg.prereq_model import PrerequisiteModel
 
-MIN_CONFIDENCE = 0.7
+#: An inferred edge needs the two directions' probabilities to add up to this; the likelier wins.
+EDGE_THRESHOLD = 0.5
+#: Learning paths: every item needs a chain at least this strong (more likely right than wrong).
+PATH_MIN_CONFIDENCE = 0.5
+#: Learning paths: at most this many items (direct prerequisites are never cut by it).
+PATH_LIMIT = 12
+MAX_PATH_LIMIT = 200
 
-# Evidence weights (see module docstring).
-_W_USE = 0.4  # A's definition uses B at all (a passing mention proves little)
-_W_FIRST = 1.5  # ... in its first sentence
-_W_PATTERN = 2.5  # ... in a sentence that names B as A's base
-_W_EXAMPLE = -1.5  # ... only as an example / list item: B is rather a kind of A (counts for B <- A)
-_W_LABEL = 3.0  # a label of A contains a label of B
-_W_GENERAL = 0.6  # per unit of log in-degree difference
-_W_REFD = 1.5  # RefD in [-1, 1]
+#: Learning paths: a chain's strength is multiplied by this for each step beyond the first
+#: (chosen leave-one-file-out among 1.0, 0.9, 0.8, 0.7, 0.6: 0.8 gave the most correct pairs, the
+#: same precision, and half the path length of 1.0).
+HOP_DECAY = 0.8
 
-# "B" stands for the mention. Japanese particles follow the term; English precedes it.
-_BASE_AFTER = re.compile(
-    # An optional coordinated term first: "適合率と再現率の調和平均" names both as the base.
-    r"^(?:\)|）)?\s*(?:(?:と|及び|および|、)[^。、,]{1,20}?)?(?:の一種|の一つ|の1つ|の手法|の方法|の拡張|の改良|の変種|"
-    r"の派生|の特殊|の応用|の一分野|の分野|を用い|を使|を利用|を基に|をもとに|を元に|に基づ|を拡張|を改良|を応用|"
-    r"を組み合わせ|を防|を抑|を軽減|を改善|を高速化|を効率化|を最大化|を最小化|を変化|を調整|の調和平均|の平均|の比)"
-)
-_BASE_BEFORE = re.compile(
-    r"(?:kind of|type of|form of|variant of|version of|extension of|based on|built on|using|uses|use of|"
-    r"applies|applied to|derived from|instance of|subclass of|special case of|prevent|prevents)"
-    r"\s+(?:an?\s+|the\s+)?$",
-    re.IGNORECASE,
-)
-# The mention sits in an enumeration of examples or sub-items of A.
-_EXAMPLE_CONTEXT = re.compile(
-    r"(主な|代表的|例[:：えは]|例として|など|等|が該当|に分かれ|e\.g\.|such as|for example|including|examples?:|種類)",
-    re.IGNORECASE,
-)
-_STEM = re.compile(r"[a-z0-9]+")
-
-
-def _english_words(text: str) -> tuple[str, ...]:
-    words = _STEM.findall(normalize(text))
-    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
-
-
-def _label_keys(label) -> list[str]:
-    """Index keys of a label: its English words, or its Japanese character bigrams."""
-    if label.lang == "en":
-        return list(_english_words(label.text))
-    text = normalize(label.text)
-    return [text[i : i + 2] for i in range(len(text) - 1)]
-
-
-def _label_contains(outer, inner) -> bool:
-    """Whether a label of ``outer`` contains a label of ``inner`` (as whole words in English)."""
-    for big in outer.labels:
-        for small in inner.labels:
-            if small.lang != big.lang:
-                continue
-            if big.lang == "en":
-                a, b = _english_words(big.text), _english_words(small.text)
-                if 0 < len(b) < len(a) and any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1)):
-                    return True
-            else:
-                a, b = normalize(big.text), normalize(small.text)
-                if len(b) >= 2 and len(a) > len(b) and b in a:
-                    return True
-    return False
+CURATED_REASON = "stated by the author"
 
 
 @dataclass(frozen=True)
 class PrerequisiteEdge:
     """``prerequisite`` is to be learnt before ``concept``; ``evidence`` is the sentence of
-    the concept's definition that uses it (empty when the evidence is only labels)."""
+    the concept's definition that shows it (empty when the evidence is only labels)."""
 
     prerequisite: str
     concept: str
     confidence: float
     evidence: str
     reasons: tuple[str, ...]
+    curated: bool = False
+
+    @classmethod
+    def of(cls, dag: nx.DiGraph, prerequisite: str, concept: str) -> PrerequisiteEdge:
+        data = dag.edges[prerequisite, concept]
+        return cls(prerequisite, concept, data["confidence"], data["evidence"], tuple(data["reasons"]),
+                   bool(data.get("curated")))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,194 +77,120 @@ class PrerequisiteEdge:
             "confidence": round(self.confidence, 3),
             "evidence": self.evidence,
             "reasons": list(self.reasons),
+            "curated": self.curated,
         }
 
 
-@dataclass
-class _Evidence:
-    score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-    sentence: str = ""
-
-
-def _use_evidence(glossary: Glossary, user: str, used: str, data: dict[str, Any]) -> tuple[_Evidence, float]:
-    """How ``user``'s definition uses ``used`` (edge data of the link graph).
-
-    Returns:
-        The evidence that ``used`` comes before ``user``, and the weight of evidence
-        for the other way round (``used`` listed as a kind or an example of ``user``).
-    """
-    evidence = _Evidence(_W_USE, ["used in the definition"])
-    concept = glossary.concepts[user]
-    texts = {normalize(link.text) for link in concept.links if link.target == used and link.text}
-    texts |= {normalize(l.text) for l in glossary.concepts[used].labels}
-    texts.discard("")
-    lines = concept.definition_text.splitlines()
-    first = normalize(lines[0]) if lines else ""
-    sentences = data.get("sentences") or []
-    evidence.sentence = sentences[0] if sentences else ""
-    pattern = example = in_first = False
-    for sentence in sentences:
-        folded = normalize(sentence)
-        listed = _in_enumeration(lines, sentence, texts)
-        for text in texts:
-            at = folded.find(text)
-            if at < 0:
-                continue
-            if _BASE_AFTER.match(folded[at + len(text) :]) or _BASE_BEFORE.search(folded[:at]):
-                pattern = True
-                evidence.sentence = sentence
-            elif listed or _EXAMPLE_CONTEXT.search(folded):
-                example = True
-            elif folded in first or first in folded:
-                in_first = True
-    if pattern:
-        evidence.score += _W_PATTERN
-        evidence.reasons.append("named as its base")
-    if in_first and not example:
-        evidence.score += _W_FIRST
-        evidence.reasons.append("named in the first sentence")
-    reverse = -_W_EXAMPLE if example and not pattern else 0.0
-    return evidence, reverse
-
-
-def _in_enumeration(lines: list[str], sentence: str, texts: set[str]) -> bool:
-    """Whether ``sentence`` is an item listed under a header ("- 主なモデル:" then
-    "  - CNN: ..."), or a bare list item that is little more than the term itself."""
-    for n, line in enumerate(lines):
-        if sentence and sentence in line:
-            item = normalize(line.strip(" -*\t"))
-            if any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts):
-                return True  # "- gem5", "- Dropout": an enumeration of kinds or examples
-            indent = len(line) - len(line.lstrip())
-            for previous in reversed(lines[:n]):
-                if len(previous) - len(previous.lstrip()) < indent:
-                    return previous.rstrip().endswith((":", "："))
-            return False
-    return False
-
-
-def _refd(graph: nx.DiGraph, a: str, b: str) -> float:
-    """RefD(a, b) > 0 when a's references point to b more than b's point to a (b is needed for a)."""
-
-    def share(x: str, y: str) -> float:
-        refs = set(graph.succ[x]) - {y}
-        if not refs:
-            return 0.0
-        return sum(1 for r in refs if graph.has_edge(r, y)) / len(refs)
-
-    return share(a, b) - share(b, a)
-
-
-def prerequisite_graph(glossary: Glossary, min_confidence: float = MIN_CONFIDENCE) -> nx.DiGraph:
-    """The prerequisite DAG: stated by the source when it states any (an imported
-    ``kgv:prerequisite``), else inferred (``infer_prerequisites``)."""
-    if any(concept.prerequisites for concept in glossary.concepts.values()):
-        dag = nx.DiGraph()
-        dag.add_nodes_from(glossary.concepts)
-        for concept in glossary.concepts.values():
-            for prerequisite in concept.prerequisites:
-                if prerequisite in glossary.concepts and prerequisite != concept.id:
-                    dag.add_edge(
-                        prerequisite, concept.id, confidence=1.0, evidence="", reasons=("stated by the source",)
-                    )
-        _break_cycles(dag)
-        return dag
-    return infer_prerequisites(glossary, min_confidence)
-
-
-def infer_prerequisites(glossary: Glossary, min_confidence: float = MIN_CONFIDENCE) -> nx.DiGraph:
+def prerequisite_graph(glossary: Glossary, model: PrerequisiteModel | None = None,
+                       threshold: float | None = None, candidates: Candidates | None = None) -> nx.DiGraph:
     """The prerequisite DAG: an edge B -> A when B is to be learnt before A.
 
-    Edge attributes: ``confidence`` (0..1), ``evidence`` (a sentence), ``reasons``.
+    Edge attributes: ``confidence`` (0..1), ``evidence`` (a sentence), ``reasons``,
+    ``curated`` (stated by the author rather than inferred).
     """
-    links = glossary.graph
-    indegree = {node: links.in_degree(node) for node in links}
-    scores: dict[tuple[str, str], _Evidence] = defaultdict(_Evidence)  # (prereq, concept)
-    pairs: set[frozenset[str]] = set()
-    for user, used, data in links.edges(data=True):
-        if user == used:
-            continue
-        found, reverse = _use_evidence(glossary, user, used, data)
-        total = scores[(used, user)]
-        total.score += found.score
-        total.reasons += found.reasons
-        total.sentence = total.sentence or found.sentence
-        if reverse:
-            other = scores[(user, used)]
-            other.score += reverse
-            other.reasons.append("lists it as a kind or an example")
-            other.sentence = other.sentence or found.sentence
-        pairs.add(frozenset((user, used)))
-    # Label containment also pairs terms that never link ("BERT ... Transformers").
-    holders: dict[str, set[str]] = defaultdict(set)  # English word or Japanese bigram -> concepts
-    for concept in glossary.concepts.values():
-        for label in concept.labels:
-            for key in _label_keys(label):
-                holders[key].add(concept.id)
-    for inner in glossary.concepts.values():
-        for label in inner.labels:
-            keys = _label_keys(label)
-            if not keys:
-                continue
-            for outer_id in holders.get(keys[0], ()):
-                if outer_id != inner.id and _label_contains(glossary.concepts[outer_id], inner):
-                    evidence = scores[(inner.id, outer_id)]
-                    if "label contains it" not in evidence.reasons:
-                        evidence.score += _W_LABEL
-                        evidence.reasons.append("label contains it")
-                        pairs.add(frozenset((outer_id, inner.id)))
-
-    # A SKOS hierarchy says it outright: the broader concept comes first.
-    for concept in glossary.concepts.values():
-        for parent in concept.broader:
-            if parent in glossary.concepts and parent != concept.id:
-                evidence = scores[(parent, concept.id)]
-                evidence.score += _W_LABEL
-                evidence.reasons.append("broader concept")
-                pairs.add(frozenset((parent, concept.id)))
-
-    dag = nx.DiGraph()
-    dag.add_nodes_from(glossary.concepts)
-    for a, b in sorted(tuple(sorted(pair)) for pair in pairs):  # sorted: the same DAG on every run
-        forward, backward = scores.get((a, b), _Evidence()), scores.get((b, a), _Evidence())
-        general = _W_GENERAL * (math.log1p(indegree.get(a, 0)) - math.log1p(indegree.get(b, 0)))
-        refd = _W_REFD * _refd(links, b, a) if links.has_node(a) and links.has_node(b) else 0.0
-        margin = forward.score - backward.score + general + refd  # > 0: a before b
-        prereq, concept, winner = (a, b, forward) if margin > 0 else (b, a, backward)
-        if winner.score <= 0:
-            continue  # only evidence against: no edge
-        confidence = 1 / (1 + math.exp(-abs(margin)))
-        if confidence < min_confidence:
-            continue
-        reasons = list(dict.fromkeys(winner.reasons))
-        if abs(general) > 0.3 and (general > 0) == (margin > 0):
-            reasons.append("used by more definitions")
-        dag.add_edge(prereq, concept, confidence=confidence, evidence=winner.sentence, reasons=tuple(reasons))
+    if any(concept.inferred_prerequisites for concept in glossary.concepts.values()):
+        dag = _as_exported(glossary)  # an export of this product: its DAG as it was
+    else:
+        dag = infer_prerequisites(glossary, model, threshold, candidates)
+    apply_curated(glossary, dag)
     _break_cycles(dag)
     return dag
 
 
+def _as_exported(glossary: Glossary) -> nx.DiGraph:
+    dag = nx.DiGraph()
+    dag.add_nodes_from(glossary.concepts)
+    for concept in glossary.concepts.values():
+        for prerequisite in concept.inferred_prerequisites:
+            if prerequisite in glossary.concepts and prerequisite != concept.id:
+                dag.add_edge(prerequisite, concept.id, confidence=1.0, evidence="",
+                             reasons=("inferred by the exporting glossary",), curated=False)
+    return dag
+
+
+def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = None,
+                        threshold: float | None = None, candidates: Candidates | None = None) -> nx.DiGraph:
+    """Edges the model infers from the text alone (may hold cycles; see ``prerequisite_graph``).
+    ``candidates``: the glossary's features when already extracted (training reuses them)."""
+    from kg.prereq_features import extract
+    from kg.prereq_model import load_model
+
+    model = model or load_model()
+    threshold = EDGE_THRESHOLD if threshold is None else threshold
+    candidates = candidates or extract(glossary)
+    probabilities = model.probabilities(candidates.matrix)
+    dag = nx.DiGraph()
+    dag.add_nodes_from(glossary.concepts)
+    for n, (a, b) in enumerate(candidates.pairs):
+        forward, backward = probabilities[2 * n], probabilities[2 * n + 1]
+        row, (prerequisite, concept, confidence) = (
+            (2 * n, (a, b, forward)) if forward >= backward else (2 * n + 1, (b, a, backward))
+        )
+        if forward + backward < threshold:
+            continue  # the two directions are exclusive: their sum is the chance of any edge
+        dag.add_edge(prerequisite, concept, confidence=float(confidence),
+                     evidence=candidates.evidence[(prerequisite, concept)],
+                     reasons=model.reasons(candidates.matrix[row]), curated=False)
+    return dag
+
+
+def apply_curated(glossary: Glossary, dag: nx.DiGraph) -> None:
+    """The author's word over inference: stated prerequisites added, rejected ones removed."""
+    for concept in glossary.concepts.values():
+        for rejected in getattr(concept, "rejected_prerequisites", ()):
+            if dag.has_edge(rejected, concept.id) and not dag.edges[rejected, concept.id].get("curated"):
+                dag.remove_edge(rejected, concept.id)
+        for prerequisite in concept.prerequisites:
+            if prerequisite not in glossary.concepts or prerequisite == concept.id:
+                continue
+            if dag.has_edge(concept.id, prerequisite) and not dag.edges[concept.id, prerequisite].get("curated"):
+                dag.remove_edge(concept.id, prerequisite)  # the inferred direction was the wrong one
+            dag.add_edge(prerequisite, concept.id, confidence=1.0, evidence="", reasons=(CURATED_REASON,),
+                         curated=True)
+
+
 def _break_cycles(dag: nx.DiGraph) -> None:
-    """Remove the weakest edge of each cycle until none is left (bounded by the edge count)."""
+    """Remove the weakest edge of each cycle until none is left; curated edges go last."""
     for _ in range(dag.number_of_edges()):
         try:
             cycle = nx.find_cycle(dag)
         except nx.NetworkXNoCycle:
             return
-        weakest = min(cycle, key=lambda edge: dag.edges[edge[0], edge[1]]["confidence"])
+        weakest = min(cycle, key=lambda e: (bool(dag.edges[e[0], e[1]].get("curated")),
+                                            dag.edges[e[0], e[1]]["confidence"]))
         dag.remove_edge(weakest[0], weakest[1])
 
 
 @dataclass
+class PathItem:
+    """One thing to learn: its score (the strength of its best chain to the concept) and
+    that chain, from the item to the concept, edge by edge."""
+
+    id: str
+    score: float
+    chain: list[PrerequisiteEdge]
+
+    @property
+    def direct(self) -> bool:
+        return len(self.chain) == 1
+
+
+@dataclass
 class LearningPath:
-    """What to learn before ``concept``, basics first, and the edges that put each step there."""
+    """What to learn before ``concept``, basics first, each item with why it is there."""
 
     concept: str
-    steps: list[str]
+    items: list[PathItem]
     edges: list[PrerequisiteEdge]
     known: list[str]
     depth: int | None
+    limit: int
+    min_confidence: float
+    cut: int  # ancestors left out by min_confidence or limit
+
+    @property
+    def steps(self) -> list[str]:
+        return [item.id for item in self.items]
 
     def to_dict(self, glossary: Glossary) -> dict[str, Any]:
         def name(cid: str) -> str:
@@ -313,46 +199,133 @@ class LearningPath:
         return {
             "concept": {"id": self.concept, "name": name(self.concept)},
             "path": [
-                {"id": step, "name": name(step), "labels": glossary.concepts[step].pref_labels()} for step in self.steps
+                {
+                    "id": item.id,
+                    "name": name(item.id),
+                    "labels": glossary.concepts[item.id].pref_labels(),
+                    "score": round(item.score, 3),
+                    "direct": item.direct,
+                    "curated": all(edge.curated for edge in item.chain),
+                    "reason": _reason_text(item, name),
+                    "chain": [edge.to_dict() for edge in item.chain],
+                }
+                for item in self.items
             ],
             "edges": [edge.to_dict() for edge in self.edges],
             "known": [{"id": k, "name": name(k)} for k in self.known],
             "depth": self.depth,
+            "limit": self.limit,
+            "min_confidence": self.min_confidence,
+            "left_out": self.cut,
         }
 
 
+def _reason_text(item: PathItem, name) -> str:
+    """One line: "for X: <why>", then the rest of the chain ("for X → Y → Z")."""
+    first = item.chain[0]
+    why = "; ".join(first.reasons[:2]) or "inferred"
+    chain = " → ".join(name(edge.concept) for edge in item.chain)
+    return f"for {chain}: {why}"
+
+
 def learning_path(
-    dag: nx.DiGraph, concept: str, known: set[str] = frozenset(), depth: int | None = None
+    dag: nx.DiGraph,
+    concept: str,
+    known: set[str] = frozenset(),
+    depth: int | None = None,
+    limit: int = PATH_LIMIT,
+    min_confidence: float = PATH_MIN_CONFIDENCE,
 ) -> LearningPath:
-    """Prerequisites of ``concept`` in the order to learn them.
+    """Prerequisites of ``concept``, ranked by the strength of their best chain, basics first.
 
     Args:
-        dag: from ``infer_prerequisites``.
+        dag: from ``prerequisite_graph``.
         concept: a concept id.
-        known: ids the reader knows: they are left out, and so is whatever is
-            needed only for them (the search does not go past a known concept).
-        depth: how many prerequisite steps back to go (None: all).
+        known: ids the reader knows: left out, and so is whatever only they lead to
+            (no chain goes through a known concept).
+        depth: at most this many prerequisite steps back (None: any).
+        limit: at most this many items, direct prerequisites excepted (they are never cut by it).
+        min_confidence: every item's best chain must be at least this strong (0..1).
     """
     if depth is not None and depth < 0:
         raise BadParameterError("depth must be 0 or more", parameter="depth")
-    distance = {concept: 0}
-    frontier = [concept]
-    while frontier:
-        next_frontier = []
-        for node in frontier:
-            if depth is not None and distance[node] >= depth:
+    if not 1 <= limit <= MAX_PATH_LIMIT:
+        raise BadParameterError(f"limit must be between 1 and {MAX_PATH_LIMIT}", parameter="limit")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise BadParameterError("min_confidence must be between 0 and 1", parameter="min_confidence")
+    best = _best_chains(dag, concept, known, depth)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(_chain(best, kv[0], concept)), kv[0]))
+    # Direct prerequisites are never cut by the limit; every item needs min_confidence.
+    chosen: list[str] = [node for node, (score, nxt) in ranked if nxt == concept and score >= min_confidence]
+    for node, (score, _nxt) in ranked:
+        if len(chosen) >= limit:
+            break
+        if node not in chosen and score >= min_confidence:
+            chosen.append(node)
+    members = set(chosen)
+    items = {node: PathItem(node, best[node][0], [PrerequisiteEdge.of(dag, a, b)
+                                                  for a, b in _chain(best, node, concept)]) for node in chosen}
+    sub = dag.subgraph(members | {concept})
+    hops = {node: len(items[node].chain) for node in members}
+    hops[concept] = 0
+    # Basics first: a topological order, farthest (most basic) first among the ready ones.
+    order = [n for n in nx.lexicographical_topological_sort(sub, key=lambda n: (-hops[n], -best.get(n, (1,))[0], n))
+             if n != concept]
+    edges = [PrerequisiteEdge.of(dag, u, v) for u, v in sub.edges()]
+    position = {n: i for i, n in enumerate([*order, concept])}
+    edges.sort(key=lambda e: (position[e.concept], position[e.prerequisite]))
+    ancestors = nx.ancestors(dag, concept)
+    return LearningPath(concept, [items[n] for n in order], edges, sorted(known & ancestors), depth, limit,
+                        min_confidence, cut=len(best) - len(chosen))
+
+
+def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | None
+                 ) -> dict[str, tuple[float, str]]:
+    """For each ancestor: the product of confidences of its strongest chain to ``concept``
+    and the next concept on that chain. Dijkstra on -log(confidence), backwards; with a
+    ``depth``, a chain of at most that many steps (relaxed layer by layer)."""
+    best: dict[str, tuple[float, str]] = {}
+    if depth is None:
+        cost = {concept: 0.0}
+        heap = [(0.0, concept)]
+        done: set[str] = set()
+        while heap:
+            c, node = heapq.heappop(heap)
+            if node in done:
                 continue
-            for prereq in dag.predecessors(node):
-                if prereq in known or prereq in distance:
+            done.add(node)
+            for prereq, data in dag.pred[node].items():
+                if prereq in known or prereq == concept:
                     continue
-                distance[prereq] = distance[node] + 1
-                next_frontier.append(prereq)
-        frontier = next_frontier
-    members = set(distance)
-    sub = dag.subgraph(members)
-    # Basics first: a topological order, preferring the farthest (most basic) terms.
-    order = list(nx.lexicographical_topological_sort(sub, key=lambda n: (-distance[n], n)))
-    steps = [n for n in order if n != concept]
-    edges = [PrerequisiteEdge(u, v, d["confidence"], d["evidence"], d["reasons"]) for u, v, d in sub.edges(data=True)]
-    edges.sort(key=lambda e: (order.index(e.concept), order.index(e.prerequisite)))
-    return LearningPath(concept, steps, edges, sorted(known & set(nx.ancestors(dag, concept))), depth)
+                # Each step beyond the first also costs -log(HOP_DECAY): relevance fades with distance.
+                new = c - math.log(max(data["confidence"], 1e-9)) - (math.log(HOP_DECAY) if node != concept else 0.0)
+                if new < cost.get(prereq, math.inf):
+                    cost[prereq] = new
+                    best[prereq] = (math.exp(-new), node)
+                    heapq.heappush(heap, (new, prereq))
+        return best
+    scores = {concept: 1.0}
+    frontier = {concept}
+    for _ in range(depth):
+        changed: set[str] = set()
+        for node in frontier:
+            for prereq, data in dag.pred[node].items():
+                if prereq in known or prereq == concept:
+                    continue
+                score = scores[node] * data["confidence"] * (HOP_DECAY if node != concept else 1.0)
+                if score > scores.get(prereq, 0.0):
+                    scores[prereq] = score
+                    best[prereq] = (score, node)
+                    changed.add(prereq)
+        frontier = changed
+    return best
+
+
+def _chain(best: dict[str, tuple[float, str]], node: str, concept: str) -> list[tuple[str, str]]:
+    """The edges of ``node``'s best chain, from it to ``concept``."""
+    chain = []
+    while node != concept:
+        nxt = best[node][1]
+        chain.append((node, nxt))
+        node = nxt
+    return chain

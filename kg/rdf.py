@@ -21,7 +21,10 @@ What a glossary becomes (design.md, "Concepts, URIs and RDF"):
   ``skos:prefLabel``, ``skos:member`` for its concepts, and ``file--section``
   collections as members of their file's collection;
 * the project vocabulary (``kgv:``): ``kgv:prerequisite``, a sub-property of
-  ``skos:semanticRelation`` so plain SKOS tools still understand it.
+  ``skos:semanticRelation`` so plain SKOS tools still understand it, for every edge of
+  the prerequisite DAG; edges inferred from the text (not stated by the author) are
+  also ``kgv:inferredPrerequisite``, its sub-property. Curated edges are plain
+  ``kgv:prerequisite``, as an author writing SKOS by hand would state them.
 """
 
 from __future__ import annotations
@@ -155,12 +158,16 @@ def _declare_vocabulary(graph: Graph) -> None:
             KGV.prerequisite,
             RDFS.comment,
             Literal(
-                "The object is a concept to understand before the subject: the subject's definition "
-                "uses it to explain the subject.",
+                "The object is a concept to understand before the subject.",
                 lang="en",
             ),
         )
     )
+    graph.add((KGV.inferredPrerequisite, RDF.type, RDF.Property))
+    graph.add((KGV.inferredPrerequisite, RDFS.subPropertyOf, KGV.prerequisite))
+    graph.add((KGV.inferredPrerequisite, RDFS.label, Literal("has inferred prerequisite", lang="en")))
+    graph.add((KGV.inferredPrerequisite, RDFS.comment, Literal(
+        "A prerequisite inferred from the glossary's text rather than stated by its author.", lang="en")))
 
 
 def new_graph(namespace: str) -> Graph:
@@ -230,8 +237,11 @@ def to_rdf(glossary: Glossary) -> Graph:
         for link in concept.links:
             if link.target in concepts and link.target != concept.id:
                 graph.add((uri, SKOS.related, _iri(glossary.uri(link.target))))
-        for prerequisite in glossary.prerequisites.predecessors(concept.id):
-            graph.add((uri, KGV.prerequisite, _iri(glossary.uri(prerequisite))))
+        for prerequisite, _, data in glossary.prerequisites.in_edges(concept.id, data=True):
+            target = _iri(glossary.uri(prerequisite))
+            graph.add((uri, KGV.prerequisite, target))
+            if not data.get("curated"):  # curated ones are plain kgv:prerequisite, as an author would write
+                graph.add((uri, KGV.inferredPrerequisite, target))
         _add_sources(graph, uri, concept.sources)
         for collection_id in concept.collections:
             if collection_id in glossary.collections:

@@ -334,6 +334,10 @@ def test_corpus_learning_path_over_http(corpus_client):
     assert len(shallow["path"]) <= len(ids)
     view = corpus_client.get("/concepts/Dropout").json()
     assert "overfitting" in [p["id"] for p in view["prerequisites"]]
+    for step in body["path"]:  # each item with its score and the chain that puts it there
+        assert step["reason"] and step["chain"] and 0 < step["score"] <= 1 and step["curated"] is False
+    focused = corpus_client.get("/concepts/BERT/prerequisites", params={"limit": 2, "min_confidence": 0.8}).json()
+    assert focused["limit"] == 2 and all(s["score"] >= 0.8 for s in focused["path"])
 
 
 def test_corpus_learning_path_errors(corpus_client):
@@ -343,3 +347,6 @@ def test_corpus_learning_path_errors(corpus_client):
                          "bad_parameter")
     assert error["parameter"] == "known"
     assert_error(corpus_client.get("/concepts/Dropout/prerequisites", params={"depth": -1}), 422, "bad_parameter")
+    for bad in ({"limit": 0}, {"limit": 1000}, {"min_confidence": 2}, {"min_confidence": "x"}):
+        error = assert_error(corpus_client.get("/concepts/Dropout/prerequisites", params=bad), 422, "bad_parameter")
+        assert error["parameter"] == next(iter(bad))

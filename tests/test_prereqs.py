@@ -1,4 +1,4 @@
-"""Prerequisites: direction from evidence, a DAG, focused learning paths, known concepts, quality."""
+"""Prerequisites: the fitted model, the DAG, ranked learning paths, curated edges, quality."""
 from __future__ import annotations
 
 import json
@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -14,9 +15,11 @@ from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, NotFoundError
 from kg.evaluate import evaluate_prerequisites, read_pairs
-from kg.prereqs import learning_path
+from kg.prereq_features import FEATURES, extract
+from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
+from kg.prereqs import CURATED_REASON, learning_path
 
-PROBE = Path(__file__).resolve().parent / "fixtures" / "eval" / "probe_prerequisites.tsv"
+EVAL = Path(__file__).resolve().parent / "fixtures" / "eval"
 GRAPH_ONLY = Settings(semantic_index=False)
 
 
@@ -29,27 +32,49 @@ def corpus(linked_corpus) -> Glossary:
     return _glossary(linked_corpus)
 
 
-def _evaluate(glossary: Glossary, pairs: Path):
+def _evaluate(glossary: Glossary, pairs: Path, negatives: Path | None = None):
     def resolve(label):
         found = glossary.candidates(label)
         return found[0].id if found else None
 
     return evaluate_prerequisites(read_pairs(pairs), lambda cid: [s["id"] for s in glossary.learning_path(cid)["path"]],
-                                  resolve).metrics
+                                  resolve, read_pairs(negatives) if negatives else []).metrics
 
 
-def test_dev_pairs_and_focused_paths(corpus, eval_dir):
+# -- quality -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recipe(linked_corpus):
+    from kg.prereq_training import default_recipe, load_pairs, prepare
+
+    corpora, positives, negatives = default_recipe()
+    return prepare(corpora), load_pairs(positives), load_pairs(negatives)
+
+
+def test_leave_one_file_out_quality(recipe):
+    """Each file's labelled pairs scored by a model that never saw that file's examples."""
+    from kg.prereq_training import leave_one_file_out
+
+    corpora, positives, negatives = recipe
+    metrics = leave_one_file_out(corpora, positives, negatives).metrics
+    assert metrics["pairs"] >= 100 and metrics["negatives"] >= 50, metrics
+    assert metrics["correct"] >= 0.75 and metrics["reversed"] <= 0.08, metrics
+    assert metrics["precision"] >= 0.7 and metrics["median_path_length"] <= 12, metrics
+
+
+def test_held_out_split(corpus, fixtures):
+    """The half of our labelled pairs that no design decision and no training run looked at: a
+    regression guard at the level first measured (README), not a target anything was tuned to."""
+    metrics = _evaluate(corpus, EVAL / "heldout_prerequisites.tsv", EVAL / "heldout_not_prerequisites.tsv")
+    assert metrics["pairs"] >= 40 and metrics["negatives"] >= 50, metrics
+    assert metrics["correct"] >= 0.55 and metrics["reversed"] <= 0.12, metrics
+    assert metrics["precision"] >= 0.7 and metrics["median_path_length"] <= 12, metrics
+
+
+def test_shared_dev_pairs(corpus, eval_dir):
     metrics = _evaluate(corpus, eval_dir / "dev_prerequisites.tsv")
-    assert metrics["pairs"] == 11
-    assert metrics["correct"] >= 10 / 11 and metrics["reversed"] == 0, metrics
-    assert metrics["median_path_length"] <= 12, metrics
-
-
-def test_probe_pairs_never_reversed(corpus):
-    """Our own pairs, written before the model: some have no evidence in the glossary at all
-    (unconnected is the honest answer there), none may come out backwards."""
-    metrics = _evaluate(corpus, PROBE)
-    assert metrics["correct"] >= 0.7 and metrics["reversed"] <= 0.05, metrics
+    assert metrics["pairs"] == 11 and metrics["correct"] >= 10 / 11 and metrics["reversed"] == 0, metrics
     assert metrics["median_path_length"] <= 12, metrics
 
 
@@ -58,15 +83,116 @@ def test_the_raw_form_gives_the_same_answers(raw_corpus, eval_dir):
     assert metrics["correct"] >= 10 / 11 and metrics["median_path_length"] <= 12, metrics
 
 
+def test_english_glossary_gets_prerequisites_without_japanese_cues(fixtures):
+    glossary = _glossary(fixtures / "english")
+    assert glossary.prerequisites.number_of_edges() >= 20
+    metrics = _evaluate(glossary, EVAL / "english_design_prerequisites.tsv")
+    assert metrics["correct"] >= 0.7 and metrics["reversed"] == 0, metrics
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+
+def test_shipped_model_is_what_training_on_the_recipe_gives(recipe):
+    """Training is deterministic and the packaged weights are reproducible from the repo."""
+    from kg.prereq_training import train
+
+    corpora, positives, negatives = recipe
+    first, second = train(corpora, positives, negatives), train(corpora, positives, negatives)
+    assert np.array_equal(first.coef, second.coef) and first.intercept == second.intercept
+    shipped = load_model()
+    assert np.allclose(shipped.coef, first.coef, atol=1e-5), "retrain: kg train-prereqs"
+    assert shipped.meta["examples"] == first.meta["examples"]
+
+
+def test_model_file_for_other_features_is_refused(tmp_path):
+    from kg.errors import KGError
+
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    (tmp_path / "m.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(KGError, match="kg train-prereqs"):
+        load_model(tmp_path / "m.json")
+
+
+def test_features_read_the_cues(corpus):
+    candidates = extract(corpus)
+    rows = {pair: n for n, pair in enumerate(candidates.rows())}
+    column = {name: i for i, name in enumerate(FEATURES)}
+
+    def row(p, c):
+        return candidates.matrix[rows[(p, c)]]
+
+    assert row("precision", "f1-score")[column["derived_c"]] == 1  # 適合率と再現率の調和平均
+    assert row("codec", "video-codec")[column["label_c"]] == 1
+    assert row("rnn", "long-short-term-memory")[column["genus_c"]] == 1  # …の一種
+    # "適合率、再現率、F値はここから導出": derived from the confusion matrix, not the other way.
+    assert row("confusion-matrix", "precision")[column["here_p"]] == 1
+    assert row("precision", "confusion-matrix")[column["derived_c"]] == 0
+    # Optimizer's usage note "LLMで最も一般的" is a usage, not a base.
+    assert row("large-language-model", "optimizer")[column["usage_c"]] == 1
+
+
+# -- the DAG -----------------------------------------------------------------------------------
+
+
 def test_the_graph_is_a_dag_with_evidence(corpus):
     dag = corpus.prerequisites
     assert nx.is_directed_acyclic_graph(dag)
     assert dag.number_of_edges() > 100
     for _u, _v, data in dag.edges(data=True):
-        assert 0.5 < data["confidence"] <= 1
-        assert data["reasons"]
+        assert 0 < data["confidence"] <= 1 and data["reasons"] and data["curated"] is False
     edge = dag.edges["overfitting", "dropout"]
     assert "過学習" in edge["evidence"]
+
+
+def test_a_usage_note_is_no_prerequisite(corpus):
+    path = corpus.learning_path("Optimizer")
+    ids = [s["id"] for s in path["path"]]
+    assert {"loss-function", "weight"} <= set(ids)
+    assert not {"large-language-model", "nlp", "inference", "token"} & set(ids), ids
+    assert not corpus.prerequisites.has_edge("large-language-model", "optimizer")
+
+
+def test_every_item_says_why(corpus):
+    for term in ("Optimizer", "BERT", "F1 Score", "Dropout"):
+        path = corpus.learning_path(term)
+        for item in path["path"]:
+            assert item["reason"] and 0.5 <= item["score"] <= 1, item
+            chain = item["chain"]
+            assert chain[0]["prerequisite"] == item["id"] and chain[-1]["concept"] == path["concept"]["id"]
+            assert all(a["concept"] == b["prerequisite"] for a, b in zip(chain, chain[1:], strict=False))
+            assert len(chain) == 1 or not item["direct"]
+    precision = next(s for s in corpus.learning_path("F1 Score")["path"] if s["id"] == "precision")
+    assert "調和平均" in precision["chain"][0]["evidence"] and "computed from it" in precision["reason"]
+
+
+def test_one_weak_edge_never_brings_in_a_subtree():
+    dag = nx.DiGraph()
+    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    dag.add_edge("basis", "topic", confidence=0.95, **edge)
+    dag.add_edge("aside", "topic", confidence=0.55, **edge)  # a weak, maybe wrong, edge
+    for n in range(10):  # with a whole subtree behind it
+        dag.add_edge(f"hub{n}", "aside", confidence=0.95, **edge)
+    path = learning_path(dag, "topic")
+    assert path.steps == ["aside", "basis"] or path.steps == ["basis", "aside"]
+    assert path.cut == 10
+
+
+def test_limit_keeps_direct_prerequisites_and_ranks_the_rest():
+    dag = nx.DiGraph()
+    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    for n in range(5):
+        dag.add_edge(f"d{n}", "topic", confidence=0.9, **edge)
+        dag.add_edge(f"a{n}", f"d{n}", confidence=0.9 - n / 100, **edge)
+    path = learning_path(dag, "topic", limit=7)
+    assert set(path.steps) == {f"d{n}" for n in range(5)} | {"a0", "a1"}
+    assert path.steps.index("a0") < path.steps.index("d0")  # basics first
+    assert set(learning_path(dag, "topic", limit=2).steps) == {f"d{n}" for n in range(5)}
+    assert learning_path(dag, "topic", min_confidence=0.95).steps == []
+    for bad in ({"limit": 0}, {"min_confidence": 1.5}, {"depth": -1}):
+        with pytest.raises(BadParameterError):
+            learning_path(dag, "topic", **bad)
 
 
 def test_known_concepts_and_what_only_they_need_drop_out(corpus):
@@ -75,27 +201,20 @@ def test_known_concepts_and_what_only_they_need_drop_out(corpus):
     without = corpus.learning_path("Dropout", known=["過学習"])
     ids = [s["id"] for s in without["path"]]
     assert "overfitting" not in ids and [k["id"] for k in without["known"]] == ["overfitting"]
-    only_for_overfitting = set(nx.ancestors(corpus.prerequisites, "overfitting")) - {
-        a for p in corpus.prerequisites.predecessors("dropout") if p != "overfitting"
-        for a in nx.ancestors(corpus.prerequisites, p) | {p}}
-    assert not only_for_overfitting & set(ids)
+    for item in without["path"]:  # no chain goes through what the reader knows
+        assert "overfitting" not in {edge["prerequisite"] for edge in item["chain"]}
 
 
 def test_depth_limits_and_order_is_basics_first(corpus):
     direct = corpus.learning_path("BERT", depth=1)
-    assert {s["id"] for s in direct["path"]} == set(corpus.prerequisites.predecessors("bert"))
+    assert {s["id"] for s in direct["path"]} <= set(corpus.prerequisites.predecessors("bert"))
+    assert all(s["direct"] for s in direct["path"])
     path = [s["id"] for s in corpus.learning_path("BERT")["path"]]
     position = {cid: n for n, cid in enumerate(path)}
     for u, v in corpus.prerequisites.subgraph(path).edges:
         assert position[u] < position[v]  # every prerequisite comes before what needs it
     with pytest.raises(BadParameterError):
         corpus.learning_path("BERT", depth=-1)
-
-
-def test_edges_say_why(corpus):
-    edges = corpus.learning_path("F1 Score")["edges"]
-    precision = next(e for e in edges if e["prerequisite"] == "precision" and e["concept"] == "f1-score")
-    assert "調和平均" in precision["evidence"] and "named as its base" in precision["reasons"]
 
 
 def test_unknown_terms(corpus):
@@ -129,7 +248,76 @@ def test_learning_path_on_an_isolated_concept_is_empty():
 def test_concept_view_lists_prerequisites_and_dependents(corpus):
     view = corpus.concept_view("Overfitting")
     assert "dropout" in {d["id"] for d in view["dependents"]}
-    assert all(p["evidence"] is not None for p in view["prerequisites"])
+    assert all(p["evidence"] is not None and p["curated"] is False for p in view["prerequisites"])
+
+
+# -- curated prerequisites -------------------------------------------------------------------
+
+CURATED = """\
+## Loss Function
+
+- A function that measures how far predictions are from the answers.
+
+## Gradient Descent
+
+- An optimizer that follows the gradient of the Loss Function downhill.
+
+## Learning Rate
+
+- The step size of Gradient Descent.
+
+## Momentum
+
+- A variant of Gradient Descent that keeps a running average of past steps.
+- Prerequisites: Learning Rate
+
+## Regularization
+
+- A penalty added to the Loss Function to keep weights small.
+"""
+
+
+def test_the_authors_word_wins(tmp_path):
+    (tmp_path / "g.md").write_text(CURATED, encoding="utf-8")
+    inferred = _glossary(tmp_path).prerequisites
+    assert inferred.has_edge("loss-function", "regularization")
+    (tmp_path / "kg-prerequisites.yaml").write_text(
+        "Regularization:\n  reject: [Loss Function]\nLoss Function:\n  confirm: [Regularization]\n", encoding="utf-8")
+    glossary = _glossary(tmp_path)
+    dag = glossary.prerequisites
+    assert dag.edges["learning-rate", "momentum"]["curated"] is True  # the bullet
+    assert dag.edges["learning-rate", "momentum"]["reasons"] == (CURATED_REASON,)
+    # Confirmed against the inferred direction: the inferred edge gives way.
+    assert dag.edges["regularization", "loss-function"]["curated"] is True
+    assert not dag.has_edge("loss-function", "regularization")
+    assert nx.is_directed_acyclic_graph(dag)
+    item = next(s for s in glossary.learning_path("Momentum")["path"] if s["id"] == "learning-rate")
+    assert item["curated"] and item["score"] == 1.0 and item["chain"][0]["curated"]
+    view = glossary.concept_view("Momentum")
+    assert {"id": "learning-rate", "curated": True}.items() <= next(
+        p for p in view["prerequisites"] if p["id"] == "learning-rate").items()
+
+
+def test_curated_edges_are_marked_in_the_export_and_survive_import(tmp_path):
+    from rdflib.compare import isomorphic
+
+    from ingest.skos import parse_skos
+    from kg.rdf import KGV
+
+    (tmp_path / "g.md").write_text(CURATED, encoding="utf-8")
+    glossary = _glossary(tmp_path)
+    graph = glossary.to_rdf()
+    momentum, rate = glossary.uri("momentum"), glossary.uri("learning-rate")
+    stated = {(str(s), str(o)) for s, o in graph.subject_objects(KGV.prerequisite)}
+    inferred = {(str(s), str(o)) for s, o in graph.subject_objects(KGV.inferredPrerequisite)}
+    assert stated == {(glossary.uri(v), glossary.uri(u)) for u, v in glossary.prerequisites.edges}
+    assert (momentum, rate) in stated and (momentum, rate) not in inferred  # curated: plain kgv:prerequisite
+    assert inferred == stated - {(momentum, rate)}
+    data, _ = glossary.export("turtle")
+    again = parse_skos(data, "g.ttl", namespace=glossary.settings.namespace)
+    reimported = Glossary(again.concepts, again.collections)
+    assert reimported.prerequisites.edges["learning-rate", "momentum"]["curated"] is True
+    assert isomorphic(graph, reimported.to_rdf())
 
 
 def test_export_carries_prerequisites(fixtures):
@@ -142,16 +330,37 @@ def test_export_carries_prerequisites(fixtures):
     assert stated == expected and stated
 
 
+# -- command line --------------------------------------------------------------------------------
+
+
 def test_cli_prereqs_and_eval(tmp_path, linked_corpus, eval_dir):
     runner = CliRunner()
     store = str(tmp_path / "store")
     assert runner.invoke(cli, ["ingest", str(linked_corpus), "--store", store]).exit_code == 0
     text = runner.invoke(cli, ["prereqs", "Dropout", "--store", store])
-    assert text.exit_code == 0 and "Before Dropout, learn:" in text.output and "[overfitting]" in text.output
+    assert text.exit_code == 0 and "Before Dropout, learn" in text.output and "[overfitting]" in text.output
+    assert "for Dropout:" in text.output  # each item's reason
     data = json.loads(runner.invoke(cli, ["prereqs", "Dropout", "--known", "過学習", "--json", "--store", store]).output)
     assert "overfitting" not in [s["id"] for s in data["path"]]
+    short = json.loads(runner.invoke(cli, ["prereqs", "BERT", "--limit", "1", "--min-confidence", "0.9", "--json",
+                                           "--store", store]).output)
+    assert all(s["direct"] and s["score"] >= 0.9 for s in short["path"]) and short["min_confidence"] == 0.9
     evaluation = runner.invoke(cli, ["eval-prereqs", str(eval_dir / "dev_prerequisites.tsv"), "--store", store])
     assert evaluation.exit_code == 0 and "correct" in evaluation.output and "median learning-path length" in evaluation.output
-    metrics = json.loads(runner.invoke(cli, ["eval-prereqs", str(eval_dir / "dev_prerequisites.tsv"), "--json",
+    metrics = json.loads(runner.invoke(cli, ["eval-prereqs", str(EVAL / "design_prerequisites.tsv"), "--not-pairs",
+                                             str(EVAL / "design_not_prerequisites.tsv"), "--json",
                                              "--store", store]).output)["metrics"]
-    assert metrics["correct"] >= 10 / 11
+    assert metrics["negatives"] >= 40 and 0 < metrics["precision"] <= 1
+
+
+def test_train_prereqs_writes_a_model(tmp_path, fixtures):
+    out = tmp_path / "model.json"
+    result = CliRunner().invoke(cli, [
+        "train-prereqs", "--corpus", str(fixtures / "english"), "--corpus", str(fixtures / "glossary"),
+        "--pairs", str(EVAL / "english_design_prerequisites.tsv"),
+        "--not-pairs", str(EVAL / "english_design_not_prerequisites.tsv"), "--output", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert set(report["weights"]) == set(FEATURES) and report["leave_one_file_out"]["pairs"] > 0
+    model = load_model(out)
+    assert isinstance(model, PrerequisiteModel) and model.meta["trained_on"]["corpora"]

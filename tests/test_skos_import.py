@@ -14,7 +14,7 @@ from ingest import ingest_paths
 from ingest.skos import SKOSXL, parse_skos
 from kg import Glossary
 from kg.formats import serialize
-from kg.prereqs import _label_contains
+from kg.prereq_features import label_contains as _label_contains
 from kg.rdf import KGV, to_rdf
 
 NS = "https://example.org/glossary/"
@@ -29,6 +29,7 @@ CONCEPT_PREDICATES = {
     SKOS.narrower,
     SKOS.related,
     KGV.prerequisite,  # derived by us (from broader, for a SKOS vocabulary)
+    KGV.inferredPrerequisite,  # ... and marked as inferred
     DCTERMS.source,
 }
 
@@ -119,14 +120,16 @@ def test_yso_re_export_is_isomorphic_to_what_we_model(yso):
     assert set(exported.subjects(RDF.type, SKOS.Concept)) == concepts
     assert isomorphic(_modelled(exported, concepts), expected)
     assert {p for s, p, _ in exported if s in concepts} <= CONCEPT_PREDICATES
-    # Prerequisites are derived from the vocabulary's own relations, never made up.
+    # Prerequisites are derived from the vocabulary's own relations and text, never made up.
     related = {frozenset(pair) for p in (SKOS.broader, SKOS.narrower, SKOS.related)
                for pair in source.subject_objects(p)}
     by_uri = {URIRef(c.uri): c for c in imported.concepts}
     derived = list(exported.subject_objects(KGV.prerequisite))
     assert derived
-    for narrow, wide in derived:  # related in the source, or a label of one holds the other's
-        assert frozenset((narrow, wide)) in related or _label_contains(by_uri[narrow], by_uri[wide])
+    defined = set(source.subjects(SKOS.definition, None))
+    for narrow, wide in derived:  # related in the source, a label of one holds the other's, or similar definitions
+        assert (frozenset((narrow, wide)) in related or _label_contains(by_uri[narrow], by_uri[wide])
+                or {narrow, wide} <= defined)
     # the vocabulary keeps its scheme; no empty glossary scheme is added beside it
     assert set(exported.subjects(RDF.type, SKOS.ConceptScheme)) == {URIRef("http://www.yso.fi/onto/yso/")}
     collection = next(iter(source.subjects(RDF.type, SKOS.Collection)))

@@ -1,0 +1,424 @@
+"""What the glossary's text says about the direction of a prerequisite: one feature vector per ordered pair.
+
+A candidate pair is two concepts that the glossary connects: one definition uses
+the other (a link or a mention), a label of one contains a label of the other, or
+a SKOS hierarchy relates them. Each candidate is read in both orientations;
+``features(p, c)`` describes "p is to be learnt before c" and holds, for both
+definitions (how *c* uses *p*, then how *p* uses *c*):
+
+* ``uses`` / ``count`` — the definition refers to the other at all, how often;
+* ``first`` — in its first sentence (where a definition names its genus);
+* ``nested`` — only in indented sub-bullets or table rows (details, not the definition);
+* ``genus`` — "Xの一種", "a kind of X", or X as the head noun of the first sentence;
+* ``base`` — "Xを用いた", "Xに基づく", "based on X", "X-based";
+* ``fixes`` — "Xを防ぐ", "prevents X": the concept exists because of X;
+* ``derived`` — "Xから導出", "Xの調和平均", "computed from X";
+* ``here`` — "ここから導出" after X: X is derived from the defining concept;
+* ``named`` — "Xと呼ばれる", "called X": the definition names X as its part;
+* ``usage`` — "Xで一般的", "Xの評価にも用いられる", "popular in X", "developed by X": a usage
+  note or a context, not something the concept is built from;
+* ``peer`` — "Xと併用", "Xとほぼ同義", "unlike X", "together with X": a sibling;
+* ``example`` — X is given as an example ("such as X", "Xなど", "主な…");
+* ``listed`` — X is an item of a list under a header ("- 主なモデル:" then "  - X: …");
+* ``role_*`` — the grammatical role of the mention, read off the particle after it or
+  the preposition before it: ``gen`` (Xの, of X), ``obj`` (Xを), ``loc`` (Xで, in X),
+  ``dat`` (Xに, to/for X), ``com`` (Xと, with X), ``subj`` (Xが/Xは), ``list`` (Xや, X、);
+
+and for the pair: label containment each way, a SKOS ``broader`` each way, the
+difference in how many definitions use each (generality), RefD (Liang et al.
+2015), the lexical similarity of the two definitions, a shared section, and
+whether the links are mutual. ``kg.prereq_model`` weighs them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+from kg.labels import normalize
+from kg.lexical import tokenize
+
+if TYPE_CHECKING:
+    from kg.glossary import Glossary
+    from kg.model import Concept
+
+#: Cues read from one definition's use of another term, in this order.
+USE_CUES = ("uses", "count", "first", "nested", "genus", "base", "fixes", "derived", "here", "named", "usage",
+            "peer", "example", "listed", *(f"role_{role}" for role in ("gen", "obj", "loc", "dat", "com", "subj", "list")))
+#: Features of a pair, in this order (``<cue>_c`` : how c uses p; ``<cue>_p``: how p uses c).
+FEATURES = (
+    *(f"{cue}_c" for cue in USE_CUES),
+    *(f"{cue}_p" for cue in USE_CUES),
+    "label_c",  # a label of c contains a label of p
+    "label_p",
+    "broader_c",  # c is narrower than p (SKOS)
+    "broader_p",
+    "general",  # log in-degree of p minus that of c
+    "refd",  # RefD(c, p) > 0: c's references point to p
+    "similarity",  # cosine of the two definitions' terms
+    "section",  # the two share a section or note folder
+    "mutual",  # each definition uses the other
+)
+
+# Japanese particles follow the term; English words precede it. Each pattern is tried on
+# the folded text after (``_AFTER``) or before (``_BEFORE``) the mention.
+_COORD = r"^\s*[)）]?\s*(?:(?:と|や|及び|および|、|,)[^。、,]{1,20}?)?"
+_AFTER = {
+    "genus": re.compile(_COORD + r"(?:の一種|の一つ|の1つ|のひとつ|の変種|の派生|の特殊|の一分野|の分野|の仲間|の総称)"),
+    "base": re.compile(
+        _COORD + r"(?:を用い|を使|を利用|を基に|をもとに|を元に|に基づ|を拡張|を改良|を応用|を組み合わせ|を発展|を一般化|"
+        r"の拡張|の改良|の応用|の手法|の方法|ベース|-?based)"
+    ),
+    "fixes": re.compile(
+        _COORD + r"(?:を防|を抑|を軽減|を緩和|を回避|を解決|を解消|を改善|への対策|を避け|回避|防止|抑制|対策|軽減|低減|緩和)"
+    ),
+    "derived": re.compile(
+        _COORD + r"(?:から導出|から計算|から求め|から算出|から得|の調和平均|の平均|の比|の積|の和|を最大化|を最小化|を近似)"
+    ),
+    "named": re.compile(r"^\s*[)）]?\s*(?:と呼ばれ|と呼ぶ|と呼び|という|と称|と言う|と名付け)"),
+    "usage": re.compile(
+        _COORD + r"(?:で最も|で一般的|で人気|で主流|に対応|がサポート|でサポート|に搭載|に組み込まれ|が開発|が提供|"
+        r"によって開発|(?:の[^。、]{0,10}?)?(?:での|における|において|向けの|用の)|(?:の[^。、]{0,10}?)?(?:で|に|において|における|向け)(?:[^。]{0,20}?で)?(?:も|は)?"
+        r"(?:良く|よく|広く|主に|一般に|多く)?(?:用い|使わ|使用|利用|採用|活用|評価)|で[^。]{0,12}?(?:可能|できる))"
+    ),
+    "peer": re.compile(
+        r"^\s*[)）]?\s*(?:と(?:ほぼ)?同義|と同じ|と同様|と併用|と比較|と異なり|と対照|との違い|と並|と組み合わせて|に対して|"
+        r"とは異なる)"
+    ),
+}
+_ARTICLE = r"\s+(?:an?\s+|the\s+)?$"
+_BEFORE = {
+    "genus": re.compile(
+        r"(?:kind of|type of|form of|variant of|class of|family of|subfield of|branch of|special case of|"
+        r"instance of|subclass of|category of|subset of)" + _ARTICLE
+    ),
+    "base": re.compile(
+        r"(?:based on|built on|built from|builds on|using|uses|use of|applies|applied to|extension of|extends|"
+        r"combines|on top of|relies on|by means of|generali[sz]ation of|implemented with)" + _ARTICLE
+    ),
+    "fixes": re.compile(
+        r"(?:prevents?|preventing|reduces?|reducing|avoids?|avoiding|mitigates?|against|addresses|combats?|"
+        r"counters?)" + _ARTICLE
+    ),
+    "derived": re.compile(
+        r"(?:derived from|computed from|calculated from|computed as|mean of|average of|ratio of|product of|"
+        r"function of|maximi[sz]es|minimi[sz]es|maximi[sz]ing|minimi[sz]ing|approximates?)" + _ARTICLE
+    ),
+    "named": re.compile(r"(?:called|known as|named|termed|referred to as)" + _ARTICLE),
+    "usage": re.compile(
+        r"(?:popular in|common in|commonly used in|widely used in|used in|also used in|used for|supported by|"
+        r"available in|found in|adopted by|adopted in|implemented in|shipped with|developed by|made by|"
+        r"provided by|released by)" + _ARTICLE
+    ),
+    "peer": re.compile(
+        r"(?:unlike|compared to|compared with|similar to|along with|together with|same as|alongside|"
+        r"as opposed to|versus|vs\.?|or)" + _ARTICLE
+    ),
+    "example": re.compile(r"(?:such as|e\.g\.,?|including|for example,?|like|for instance,?)\s+(?:[^.;]{0,60},\s*)?$"),
+}
+# A genus that is followed by a name belongs to that name ("…の一種であるRLHF、…").
+_GENUS_OF_NEXT = re.compile(r"^\s*[)）]?\s*(?:[^。、,]{0,8}?)(?:の一種|の一つ|の1つ|のひとつ)(?:である|の)\s*[a-z0-9]")
+# The role of a mention: the Japanese particle after it, else the English word before it.
+_ROLE_AFTER = [(re.compile(p), role) for p, role in (
+    (r"^\s*[)）]?\s*の", "gen"), (r"^\s*[)）]?\s*を", "obj"), (r"^\s*[)）]?\s*(?:で|において|における)", "loc"),
+    (r"^\s*[)）]?\s*(?:に|へ)", "dat"), (r"^\s*[)）]?\s*と", "com"), (r"^\s*[)）]?\s*(?:が|は|とは)", "subj"),
+    (r"^\s*[)）]?\s*(?:や|、|,|，|・)", "list"),
+)]
+_ROLE_BEFORE = [(re.compile(p + r"\s+(?:an?\s+|the\s+)?$"), role) for p, role in (
+    (r"\bof", "gen"), (r"\b(?:uses?|using|applies|apply)", "obj"), (r"\b(?:in|on|at|within|during)", "loc"),
+    (r"\b(?:to|for|into)", "dat"), (r"\b(?:with|and|or)", "com"),
+)]
+# "…など", "…といった": the mention is one of several examples.
+_EXAMPLE_AFTER = re.compile(r"^[^。.]{0,12}?(?:など|等|といった|のような|etc)")
+# The genus of a first sentence: "…を処理するニューラルネットワークです。", "A B-tree is a balanced X".
+_HEAD_AFTER = re.compile(r"^\s*[)）]?\s*(?:である|であり|です|のこと|。|$)")
+_HEAD_BEFORE = re.compile(r"\b(?:is|are)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}$")
+# "ここから導出": what was just named is derived from the concept being defined.
+_HERE = re.compile(r"^[^。.]*?(?:ここから|これから|これを基に|これをもとに|これを用いて|from this|from it\b)")
+# Before the mention: it sits in an enumeration of examples or sub-items.
+_EXAMPLE_CONTEXT = re.compile(
+    r"(主な|代表的|例[:：えは]|例として|具体例|が該当|に分かれ|e\.g\.|such as|for example|including|examples?:|種類)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class Use:
+    """How one definition uses one term: cue values and the sentence that shows it best."""
+
+    cues: dict[str, float] = field(default_factory=dict)
+    sentence: str = ""
+
+    def vector(self) -> list[float]:
+        return [self.cues.get(cue, 0.0) for cue in USE_CUES]
+
+
+@dataclass
+class Candidates:
+    """Every candidate pair in both orientations: row ``2 i`` is ``pairs[i]`` as (p, c),
+    row ``2 i + 1`` the same pair reversed."""
+
+    pairs: list[tuple[str, str]]
+    matrix: np.ndarray  # (2 * len(pairs), len(FEATURES))
+    evidence: dict[tuple[str, str], str]  # (p, c) -> the sentence of c's definition that uses p (else p's on c)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [oriented for a, b in self.pairs for oriented in ((a, b), (b, a))]
+
+
+def _english_words(text: str) -> tuple[str, ...]:
+    words = _WORD.findall(normalize(text))
+    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
+
+
+def _label_keys(label) -> list[str]:
+    """Index keys of a label: its English words, or its Japanese character bigrams."""
+    if label.lang == "en":
+        return list(_english_words(label.text))
+    text = normalize(label.text)
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+def label_contains(outer: Concept, inner: Concept) -> bool:
+    """Whether a label of ``outer`` contains a label of ``inner`` (as whole words in English)."""
+    for big in outer.labels:
+        for small in inner.labels:
+            if small.lang != big.lang:
+                continue
+            if big.lang == "en":
+                a, b = _english_words(big.text), _english_words(small.text)
+                if 0 < len(b) < len(a) and any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1)):
+                    return True
+            else:
+                a, b = normalize(big.text), normalize(small.text)
+                if len(b) >= 2 and len(a) > len(b) and b in a:
+                    return True
+    return False
+
+
+def _in_enumeration(lines: list[str], sentence: str, texts: set[str]) -> bool:
+    """Whether ``sentence`` is an item listed under a header ("- 主なモデル:" then
+    "  - CNN: ..."), or a bare list item that is little more than the term itself."""
+    for n, line in enumerate(lines):
+        if sentence and sentence in line:
+            item = normalize(line.strip(" -*\t0123456789."))
+            if any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts):
+                return True  # "- gem5", "- Dropout": an enumeration of kinds or examples
+            indent = len(line) - len(line.lstrip())
+            for previous in reversed(lines[:n]):
+                if len(previous) - len(previous.lstrip()) < indent:
+                    return previous.rstrip().endswith((":", "："))
+            return False
+    return False
+
+
+def _line_of(lines: list[str], sentence: str) -> str | None:
+    return next((line for line in lines if sentence and sentence in line), None)
+
+
+def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int) -> Use:
+    """How ``user``'s definition uses ``used`` (``sentences``: those holding the references)."""
+    texts = {normalize(link.text) for link in user.links if link.target == used.id and link.text}
+    texts |= {normalize(l.text) for l in used.labels}
+    texts.discard("")
+    lines = user.definition_text.splitlines()
+    first = normalize(lines[0]) if lines else ""
+    use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
+    nested = bool(sentences)
+    strongest = 0
+    for sentence in sentences:
+        folded = normalize(sentence)
+        line = _line_of(lines, sentence)
+        table = " | " in sentence  # a table row: an enumeration, never a definition
+        if (line is None or not line.startswith((" ", "\t"))) and not table:
+            nested = False  # a top-level line; indented lines and table rows are details
+        in_first = bool(first) and (folded in first or first in folded)
+        listed = _in_enumeration(lines, sentence, texts)
+        for text in sorted(texts, key=len, reverse=True):
+            at = folded.find(text)
+            if at < 0:
+                continue
+            before, after = folded[:at], folded[at + len(text) :]
+            found = {cue for cue, pattern in _AFTER.items() if pattern.match(after)}
+            found |= {cue for cue, pattern in _BEFORE.items() if pattern.search(before)}
+            if table:
+                found = {"listed"}
+            if in_first and (_HEAD_AFTER.match(after) or _HEAD_BEFORE.search(before)):
+                found.add("genus")
+            if _GENUS_OF_NEXT.match(after):
+                found.discard("genus")
+            if _HERE.match(after):
+                found.add("here")
+                found.discard("derived")  # "…はここから導出": derived from the concept, not the other way
+            if not found & {"genus", "base", "fixes", "derived"}:
+                if listed:
+                    found.add("listed")
+                if _EXAMPLE_CONTEXT.search(before) or _EXAMPLE_AFTER.match(after):
+                    found.add("example")
+            if in_first:
+                found.add("first")
+            role = next((r for pattern, r in _ROLE_AFTER if pattern.match(after)), None)
+            role = role or next((r for pattern, r in _ROLE_BEFORE if pattern.search(before)), None)
+            if role is None and re.match(r"^\s*(?:is|are|was|can|has|does)\b", after):
+                role = "subj"
+            if role:
+                found.add(f"role_{role}")
+            for cue in found:
+                use.cues[cue] = 1.0
+            # The sentence shown as evidence: the one with the strongest cue.
+            rank = 3 if found & {"genus", "base", "fixes", "derived"} else 2 if "first" in found else 1
+            if rank > strongest:
+                strongest, use.sentence = rank, sentence
+            break
+    if nested:
+        use.cues["nested"] = 1.0
+    return use
+
+
+def _refd(graph: nx.DiGraph, a: str, b: str) -> float:
+    """RefD(a, b) > 0 when a's references point to b more than b's point to a (b is needed for a)."""
+
+    def share(x: str, y: str) -> float:
+        refs = set(graph.succ[x]) - {y}
+        if not refs:
+            return 0.0
+        return sum(1 for r in refs if graph.has_edge(r, y)) / len(refs)
+
+    return share(a, b) - share(b, a)
+
+
+def _term_vectors(glossary: Glossary) -> dict[str, tuple[Counter, float]]:
+    """TF-IDF weighted term counts of each definition (labels included), with their norms."""
+    docs = {cid: Counter(tokenize(" ".join(l.text for l in c.labels) + " " + c.definition_text))
+            for cid, c in glossary.concepts.items()}
+    df: Counter = Counter()
+    for terms in docs.values():
+        df.update(terms.keys())
+    n = len(docs) + 1
+    vectors = {}
+    for cid, terms in docs.items():
+        weighted = Counter({t: (1 + math.log(f)) * math.log(n / df[t]) for t, f in terms.items()})
+        vectors[cid] = (weighted, math.sqrt(sum(w * w for w in weighted.values())) or 1.0)
+    return vectors
+
+
+def _cosine(a: tuple[Counter, float], b: tuple[Counter, float]) -> float:
+    small, large = (a, b) if len(a[0]) < len(b[0]) else (b, a)
+    return sum(w * large[0].get(t, 0.0) for t, w in small[0].items()) / (a[1] * b[1])
+
+
+#: Definitions this similar (TF-IDF cosine) are candidates even when neither names the other.
+SIMILAR_MIN = 0.2
+SIMILAR_TOP = 3
+
+
+def _similar_pairs(vectors: dict[str, tuple[Counter, float]], defined: set[str]) -> set[tuple[str, str]]:
+    """Each defined concept with its ``SIMILAR_TOP`` most similar definitions above ``SIMILAR_MIN``,
+    by an inverted index over terms (terms in over 5% of definitions are skipped: they
+    make no neighbour and most of the work). Concepts without a definition (a bare SKOS
+    vocabulary) are never paired by labels alone."""
+    vectors = {cid: vector for cid, vector in vectors.items() if cid in defined}
+    postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for cid, (weights, norm) in vectors.items():
+        for term, weight in weights.items():
+            postings[term].append((cid, weight / norm))
+    common = max(10, len(vectors) // 20)
+    pairs: set[tuple[str, str]] = set()
+    for cid, (weights, norm) in vectors.items():
+        scores: Counter = Counter()
+        for term, weight in weights.items():
+            posting = postings[term]
+            if len(posting) > common:
+                continue
+            for other, value in posting:
+                if other != cid:
+                    scores[other] += value * weight / norm
+        for other, score in scores.most_common(SIMILAR_TOP):
+            if score >= SIMILAR_MIN:
+                pairs.add((cid, other) if cid < other else (other, cid))
+    return pairs
+
+
+def candidate_pairs(glossary: Glossary, vectors: dict[str, tuple[Counter, float]] | None = None
+                    ) -> list[tuple[str, str]]:
+    """Unordered candidate pairs (sorted within and across), from links, labels, hierarchy
+    and (given the definitions' term vectors) similar definitions."""
+    defined = {cid for cid, concept in glossary.concepts.items() if concept.definition_text.strip()}
+    pairs: set[tuple[str, str]] = _similar_pairs(vectors, defined) if vectors else set()
+
+    def add(a: str, b: str) -> None:
+        if a != b:
+            pairs.add((a, b) if a < b else (b, a))
+
+    for user, used in glossary.graph.edges():
+        add(user, used)
+    holders: dict[str, set[str]] = defaultdict(set)  # English word or Japanese bigram -> concepts
+    for concept in glossary.concepts.values():
+        for label in concept.labels:
+            for key in _label_keys(label):
+                holders[key].add(concept.id)
+    for inner in glossary.concepts.values():
+        for label in inner.labels:
+            keys = _label_keys(label)
+            for outer_id in holders.get(keys[0], ()) if keys else ():
+                if outer_id != inner.id and label_contains(glossary.concepts[outer_id], inner):
+                    add(outer_id, inner.id)
+    for concept in glossary.concepts.values():
+        for parent in concept.broader:
+            if parent in glossary.concepts:
+                add(parent, concept.id)
+    return sorted(pairs)
+
+
+def extract(glossary: Glossary) -> Candidates:
+    """Feature vectors of every candidate pair, both orientations (see ``Candidates``)."""
+    links = glossary.graph
+    concepts = glossary.concepts
+    vectors = _term_vectors(glossary)
+    pairs = candidate_pairs(glossary, vectors)
+    indegree = {node: math.log1p(links.in_degree(node)) for node in links}
+    uses: dict[tuple[str, str], Use] = {}
+
+    def use(user: str, used: str) -> Use:
+        key = (user, used)
+        if key not in uses:
+            data = links.get_edge_data(user, used)
+            if data is None or "broader" in data["kinds"] and len(data["kinds"]) == 1:
+                uses[key] = Use()
+            else:
+                uses[key] = use_evidence(concepts[user], concepts[used], data.get("sentences") or [],
+                                         int(data.get("count") or 1))
+        return uses[key]
+
+    rows: list[list[float]] = []
+    evidence: dict[tuple[str, str], str] = {}
+    for a, b in pairs:
+        section = float(bool(set(concepts[a].collections) & set(concepts[b].collections)))
+        similarity = _cosine(vectors[a], vectors[b])
+        mutual = float(links.has_edge(a, b) and links.has_edge(b, a))
+        contains = {(a, b): label_contains(concepts[b], concepts[a]), (b, a): label_contains(concepts[a], concepts[b])}
+        for p, c in ((a, b), (b, a)):
+            c_uses_p, p_uses_c = use(c, p), use(p, c)
+            evidence[(p, c)] = c_uses_p.sentence or p_uses_c.sentence  # c's words, else p's listing c
+            rows.append([
+                *c_uses_p.vector(),
+                *p_uses_c.vector(),
+                float(contains[(p, c)]),
+                float(contains[(c, p)]),
+                float(p in concepts[c].broader),
+                float(c in concepts[p].broader),
+                indegree.get(p, 0.0) - indegree.get(c, 0.0),
+                _refd(links, c, p),
+                similarity,
+                section,
+                mutual,
+            ])
+    matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+    return Candidates(pairs, matrix, evidence)

@@ -1,0 +1,97 @@
+"""The fitted prerequisite model: logistic regression over ``kg.prereq_features``.
+
+The weights are learnt, not set by hand: ``kg train-prereqs`` fits them
+(``kg.prereq_training``) and writes ``prerequisite_model.json`` beside this module,
+which ships with the package. Applying the model needs numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.errors import KGError
+from kg.prereq_features import FEATURES
+
+#: The model that ships with the package.
+MODEL_PATH = Path(__file__).resolve().parent / "prerequisite_model.json"
+
+# How each feature reads as a reason when it speaks for the edge (see kg.prereq_features).
+_REASONS = {
+    "uses_c": "the concept's definition uses it",
+    "first_c": "named in the concept's first sentence",
+    "genus_c": "named as the concept's genus (a kind of it)",
+    "base_c": "named as the concept's base (built on it)",
+    "fixes_c": "named as what the concept addresses",
+    "derived_c": "the concept is computed from it",
+    "role_obj_c": "the concept's definition acts on it (Xを, uses X)",
+    "example_p": "its own definition gives the concept as an example",
+    "listed_p": "its own definition lists the concept as one of its kinds",
+    "named_p": "its own definition names the concept as a part",
+    "here_p": "its own definition says the concept is derived from it",
+    "label_c": "the concept's label contains its label",
+    "broader_c": "broader concept",
+    "general": "used by more definitions",
+    "refd": "the concept's references point to it (RefD)",
+}
+
+
+@dataclass(frozen=True)
+class PrerequisiteModel:
+    """``P(p is learnt before c)`` for a feature row of the ordered pair (p, c)."""
+
+    coef: np.ndarray
+    intercept: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.size == 0:
+            return np.zeros(len(matrix))
+        return 1.0 / (1.0 + np.exp(-(matrix @ self.coef + self.intercept)))
+
+    def reasons(self, row: np.ndarray, limit: int = 4) -> tuple[str, ...]:
+        """The features that speak most for the edge, as words, strongest first."""
+        contributions = sorted(
+            ((float(self.coef[i] * row[i]), name) for i, name in enumerate(FEATURES) if name in _REASONS),
+            reverse=True,
+        )
+        said = tuple(_REASONS[name] for value, name in contributions[:limit] if value > 0.25)
+        return said or ("inferred from the wording of the two definitions",)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURES),
+            "coef": [round(float(c), 6) for c in self.coef],
+            "intercept": round(float(self.intercept), 6),
+            "meta": self.meta,
+        }
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "model") -> PrerequisiteModel:
+        if list(data.get("features", [])) != list(FEATURES):
+            raise KGError(f"{origin} was trained on other features than this version computes; "
+                          "retrain it with `kg train-prereqs`")
+        return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), dict(data.get("meta", {})))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path | str = MODEL_PATH) -> PrerequisiteModel:
+    """The model stored at ``path`` (the packaged one by default).
+
+    Raises:
+        KGError: the file is missing, unreadable, or for other features.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KGError(f"cannot read the prerequisite model {path}: {error}; retrain it with `kg train-prereqs`") \
+            from error
+    return PrerequisiteModel.from_dict(data, origin=str(path))
