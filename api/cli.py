@@ -538,9 +538,11 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, as
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: the one the package ships, kg/prerequisite_model.json).")
 @click.option("--cv/--no-cv", default=True, show_default=True, help="Score leave-one-file-out first.")
+@click.option("--design-only", is_flag=True,
+              help="With the default recipe: leave out the held-out halves of our labelled pairs.")
 @json_option
 def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives: tuple[Path, ...],
-                  output: Path | None, cv: bool, as_json: bool) -> None:
+                  output: Path | None, cv: bool, design_only: bool, as_json: bool) -> None:
     """Fit the prerequisite model (deterministic): weak labels from the glossaries' own cues
     plus labelled pairs; prints leave-one-file-out quality and the weights."""
     from kg.prereq_model import MODEL_PATH
@@ -548,7 +550,7 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
 
     if not corpora:
         try:
-            corpora, pairs, negatives = default_recipe(pairs, negatives)
+            corpora, pairs, negatives = default_recipe(pairs, negatives, held_out=not design_only)
         except FileNotFoundError as error:
             raise click.ClickException(f"{error}; name the glossaries with --corpus") from None
     report = fit_recipe(list(corpora), list(pairs), list(negatives), output or MODEL_PATH, cv=cv,

@@ -53,23 +53,31 @@ def recipe(linked_corpus):
 
 
 def test_leave_one_file_out_quality(recipe):
-    """Each file's labelled pairs scored by a model that never saw that file's examples."""
+    """Each file's labelled pairs scored by a model that never saw that file's examples
+    (every labelled pair of the recipe: 180 prerequisites, 123 non-prerequisites)."""
     from kg.prereq_training import leave_one_file_out
 
     corpora, positives, negatives = recipe
     metrics = leave_one_file_out(corpora, positives, negatives).metrics
-    assert metrics["pairs"] >= 100 and metrics["negatives"] >= 50, metrics
-    assert metrics["correct"] >= 0.75 and metrics["reversed"] <= 0.08, metrics
-    assert metrics["precision"] >= 0.7 and metrics["median_path_length"] <= 12, metrics
+    assert metrics["pairs"] >= 170 and metrics["negatives"] >= 110, metrics
+    assert metrics["correct"] >= 0.7 and metrics["reversed"] <= 0.06, metrics
+    assert metrics["precision"] >= 0.72 and metrics["median_path_length"] <= 12, metrics
 
 
-def test_held_out_split(corpus, fixtures):
-    """The half of our labelled pairs that no design decision and no training run looked at: a
-    regression guard at the level first measured (README), not a target anything was tuned to."""
-    metrics = _evaluate(corpus, EVAL / "heldout_prerequisites.tsv", EVAL / "heldout_not_prerequisites.tsv")
+def test_held_out_split(linked_corpus):
+    """The held-out half of our labelled pairs, scored by a model fitted without it (as the
+    README reports): a regression guard at the level measured, not a target tuned to."""
+    from kg.prereq_training import default_recipe, evaluate_model, load_pairs, prepare, train
+
+    corpora_paths, positives, negatives = default_recipe(held_out=False)
+    assert not any("heldout" in path.name for path in [*positives, *negatives])
+    corpora = prepare(corpora_paths)
+    model = train(corpora, load_pairs(positives), load_pairs(negatives))
+    metrics = evaluate_model(corpora[0], model, read_pairs(EVAL / "heldout_prerequisites.tsv"),
+                             read_pairs(EVAL / "heldout_not_prerequisites.tsv")).metrics
     assert metrics["pairs"] >= 40 and metrics["negatives"] >= 50, metrics
-    assert metrics["correct"] >= 0.55 and metrics["reversed"] <= 0.12, metrics
-    assert metrics["precision"] >= 0.7 and metrics["median_path_length"] <= 12, metrics
+    assert metrics["correct"] >= 0.5 and metrics["reversed"] <= 0.12, metrics
+    assert metrics["precision"] >= 0.75 and metrics["median_path_length"] <= 12, metrics
 
 
 def test_shared_dev_pairs(corpus, eval_dir):
@@ -163,8 +171,8 @@ def test_every_item_says_why(corpus):
             assert chain[0]["prerequisite"] == item["id"] and chain[-1]["concept"] == path["concept"]["id"]
             assert all(a["concept"] == b["prerequisite"] for a, b in zip(chain, chain[1:], strict=False))
             assert len(chain) == 1 or not item["direct"]
-    precision = next(s for s in corpus.learning_path("F1 Score")["path"] if s["id"] == "precision")
-    assert "調和平均" in precision["chain"][0]["evidence"] and "computed from it" in precision["reason"]
+    recall = next(s for s in corpus.learning_path("F1 Score")["path"] if s["id"] == "recall")
+    assert "調和平均" in recall["chain"][0]["evidence"] and "computed from it" in recall["reason"]
 
 
 def test_one_weak_edge_never_brings_in_a_subtree():
