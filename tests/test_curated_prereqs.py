@@ -290,6 +290,10 @@ def test_confirm_then_reject_write_the_file_and_survive_re_ingest(kg, settings, 
         optimizer = _current(settings, "Optimizer")
         assert optimizer.prerequisites == ["loss-function"]
         assert optimizer.rejected_prerequisites == ["gradient-descent", "probability"]
+        dag = Store(settings.store).load(settings).prerequisites  # and the DAG the service answers with
+        assert dag.edges["optimizer", "large-language-model"]["curated"]
+        assert dag.edges["loss-function", "optimizer"]["curated"]
+        assert not dag.has_edge("gradient-descent", "optimizer")
 
     check()
     version = Store(settings.store).current_version()
