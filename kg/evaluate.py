@@ -283,26 +283,21 @@ def evaluate_prerequisites(
     ``reversed`` when the concept is in the prerequisite's, else ``unconnected``;
     the median is over the learning paths of the pairs' concepts.
     """
+    def positive(first: str, concept: str, steps: list[str]) -> str:
+        if first in steps:
+            return "correct"
+        return "reversed" if concept in path(first) else "unconnected"
+
+    def negative(first: str, _concept: str, steps: list[str]) -> str:
+        return "included" if first in steps else "excluded"
+
     evaluation = PrerequisiteEvaluation()
-    for pair in pairs:
-        prerequisite, concept = resolve(pair.prerequisite), resolve(pair.concept)
-        if prerequisite is None or concept is None:
-            evaluation.results.append(PairResult(pair.prerequisite, pair.concept, "unknown"))
-            continue
-        steps = path(concept)
-        if prerequisite in steps:
-            outcome = "correct"
-        elif concept in path(prerequisite):
-            outcome = "reversed"
-        else:
-            outcome = "unconnected"
-        evaluation.results.append(PairResult(pair.prerequisite, pair.concept, outcome, len(steps)))
-    for pair in negatives:
-        other, concept = resolve(pair.prerequisite), resolve(pair.concept)
-        if other is None or concept is None:
-            evaluation.negatives.append(PairResult(pair.prerequisite, pair.concept, "unknown"))
-            continue
-        steps = path(concept)
-        outcome = "included" if other in steps else "excluded"
-        evaluation.negatives.append(PairResult(pair.prerequisite, pair.concept, outcome, len(steps)))
+    for labelled, judge, into in ((pairs, positive, evaluation.results), (negatives, negative, evaluation.negatives)):
+        for pair in labelled:
+            first, concept = resolve(pair.prerequisite), resolve(pair.concept)
+            if first is None or concept is None:
+                into.append(PairResult(pair.prerequisite, pair.concept, "unknown"))
+                continue
+            steps = path(concept)
+            into.append(PairResult(pair.prerequisite, pair.concept, judge(first, concept, steps), len(steps)))
     return evaluation
