@@ -256,10 +256,14 @@ def lookup(settings: Settings, prefix: str, limit: int, as_json: bool) -> None:
 
 
 def _format_option(ctx: click.Context, param: click.Parameter, value: str):
+    from kg.graph_export import GRAPH_FORMATS
+
+    if value.strip().lower() in GRAPH_FORMATS:
+        return GRAPH_FORMATS[value.strip().lower()]
     try:
         return resolve_format(value)
     except BadParameterError as error:
-        raise click.BadParameter(error.message) from None
+        raise click.BadParameter(f"{error.message}; or a prerequisite graph: graphml, dot, cytoscape") from None
 
 
 @cli.command()
@@ -269,13 +273,28 @@ def _format_option(ctx: click.Context, param: click.Parameter, value: str):
     default="turtle",
     show_default=True,
     callback=_format_option,
-    help="turtle, xml, json-ld or nt (aliases and media types work too).",
+    help="SKOS: turtle, xml, json-ld or nt (aliases and media types work too); the prerequisite graph: "
+         "graphml, dot or cytoscape.",
 )
+@click.option("--center", default=None, help="Graph formats: only the concepts around this one (id or label).")
+@click.option("--depth", type=click.IntRange(0, 20), default=2, show_default=True,
+              help="Graph formats: steps from --center.")
+@click.option("--direction", type=click.Choice(["prerequisites", "dependents", "both"]), default="both",
+              show_default=True, help="Graph formats: around --center, what it needs, what needs it, or both.")
+@click.option("--collection", default=None, help="Graph formats: only members of this collection (id or label).")
 @click.option("--output", "-o", type=click.File("wb", lazy=True), default="-", help="File to write (default: stdout).")
 @pass_settings
-def export(settings: Settings, fmt: Any, output: Any) -> None:
-    """The whole glossary as a SKOS graph."""
-    data, _media_type = _load(settings).export(fmt.name)
+def export(settings: Settings, fmt: Any, center: str | None, depth: int, direction: str, collection: str | None,
+           output: Any) -> None:
+    """The whole glossary as a SKOS graph, or its prerequisite graph (GraphML, DOT, Cytoscape.js)."""
+    from kg.graph_export import GraphFormat, export_graph
+
+    glossary = _load(settings)
+    if isinstance(fmt, GraphFormat):
+        data, _media_type = export_graph(glossary.prerequisite_view(center, depth if center else None, direction,
+                                                                    collection), fmt.name)
+    else:
+        data, _media_type = glossary.export(fmt.name)
     # Lazy: the file is only created once there is something to write into it.
     output.write(data)
     output.flush()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES, ErrorBody
+from kg.graph_export import GRAPH_FORMATS, MAX_DEPTH, export_graph
 from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
 from kg.related import MAX_K, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
 
@@ -176,6 +178,23 @@ def path(
     return explain_path(glossary, source, target, alternatives=alternatives, max_length=max_length).to_dict()
 
 
+def graph(
+    glossary: GlossaryDep,
+    format: Annotated[str, Query(description="`graphml`, `dot` (Graphviz) or `cytoscape` (Cytoscape.js "
+                                             "elements JSON).", examples=["graphml"])] = "cytoscape",
+    center: Annotated[str | None, Query(max_length=500, description="Id or label of the concept to center on; "
+                                                                    "none for the whole glossary.")] = None,
+    depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description="Steps from `center`.")] = 2,
+    direction: Annotated[str, Query(pattern="^(prerequisites|dependents|both)$",
+                                    description="Around `center`: what it needs, what needs it, or both.")] = "both",
+    collection: Annotated[str | None, Query(max_length=500, description="Only members of this collection "
+                                                                        "(id or label).")] = None,
+) -> Response:
+    view = glossary.prerequisite_view(center, depth if center else None, direction, collection)
+    data, media_type = export_graph(view, format)
+    return Response(data, media_type=media_type)
+
+
 #: (path, endpoint, route options): declared once for both ``router`` and ``add_routes``.
 ROUTES: list[tuple[str, Any, dict[str, Any]]] = [
     (
@@ -205,6 +224,23 @@ ROUTES: list[tuple[str, Any, dict[str, Any]]] = [
             "makes the link. Among chains of equal length the one through stronger links wins. `alternatives` "
             "adds up to 5 further distinct chains, at most one step longer. Two concepts that no chain "
             "connects are a 404 with code `no_path`.",
+        },
+    ),
+    (
+        "/graph",
+        graph,
+        {
+            "response_class": Response,
+            "responses": {
+                200: {"description": "The prerequisite graph.",
+                      "content": {f.media_type: {} for f in GRAPH_FORMATS.values()}},
+                **ERROR_RESPONSES,
+            },
+            "summary": "The prerequisite graph for other tools",
+            "description": "The prerequisite DAG as GraphML, DOT or Cytoscape.js JSON: the whole glossary, or "
+            "the concepts within `depth` steps of `center` (its prerequisites, its dependents, or both), "
+            "optionally only one collection's members. Nodes carry name, prefLabels and collections; edges "
+            "their confidence, `curated` (stated by the author), evidence sentence and reasons.",
         },
     ),
 ]

@@ -212,6 +212,14 @@ class Glossary:
             min_confidence=PATH_MIN_CONFIDENCE if min_confidence is None else min_confidence,
         ).to_dict(self)
 
+    def prerequisite_view(self, center: str | None = None, depth: int | None = 2, direction: str = "both",
+                          collection: str | None = None) -> nx.DiGraph:
+        """The prerequisite graph, whole or around ``center``, ready to draw or export
+        (see ``kg.graph_export``)."""
+        from kg.graph_export import prerequisite_view
+
+        return prerequisite_view(self, center, depth, direction, collection)
+
     def related(self, ref: str, k: int = 10):
         """Concepts related to ``ref`` with the reasons (see ``kg.related``)."""
         from kg.related import related

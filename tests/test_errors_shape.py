@@ -20,7 +20,7 @@ BAD_VALUES = ("not-a-valid-value", "-1", "100000000000", "", "x" * 1001)
 # Required parameters get a good value while another parameter is tested.
 GOOD_PARAMS = {"/search": {"q": "deep learning"}, "/path": {"source": "deep-learning", "target": "neural-network"}}
 # Parameters that name a concept: an unknown one is a 404 not_found, not a 422.
-CONCEPT_PARAMS = {"source", "target"}
+CONCEPT_PARAMS = {"source", "target", "center"}
 
 
 def assert_error_shape(response, context: str) -> dict:
