@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
+from api.pages import add_pages
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
 from kg.cache import LRUCache
 from kg.errors import StoreError
@@ -161,11 +162,14 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by api.pages from /static: no CDN
+        redoc_url=None,
     )
     app.state.search_answers = LRUCache(4096)
     install_error_handlers(app)
     _add_routes(app)
     add_graph_routes(app)
+    add_pages(app)
     return app
 
 

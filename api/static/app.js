@@ -1,0 +1,217 @@
+// Progressive enhancement of the server-rendered pages: math, autocomplete, live results,
+// pan and zoom on the prerequisite graph. Every page works without this file.
+"use strict";
+
+function renderMath() {
+  if (!window.renderMathInElement) return;
+  document.querySelectorAll(".definition").forEach((el) =>
+    window.renderMathInElement(el, {
+      delimiters: [
+        { left: "$$", right: "$$", display: true },
+        { left: "$", right: "$", display: false },
+      ],
+      throwOnError: false,
+    })
+  );
+}
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// -- autocomplete over labels (both languages) -----------------------------------------------
+function autocomplete(input) {
+  let list = input.id === "q" ? document.getElementById("suggestions") : null;
+  if (!list) {
+    list = document.createElement("ul");
+    list.id = input.id ? input.id + "-suggestions" : "suggestions-" + Math.random().toString(36).slice(2);
+    list.setAttribute("role", "listbox");
+    list.className = "suggestions";
+    list.hidden = true;
+    input.insertAdjacentElement("afterend", list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-autocomplete", "list");
+  }
+  let active = -1;
+  const items = () => Array.from(list.querySelectorAll("[role=option]"));
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (n) => {
+    const all = items();
+    all.forEach((el, i) => el.setAttribute("aria-selected", String(i === n)));
+    active = n;
+    if (all[n]) input.setAttribute("aria-activedescendant", all[n].id);
+  };
+  const choose = (option) => {
+    if (input.form && input.form.getAttribute("action") === "/overview") {
+      input.value = option.dataset.label;
+      close();
+    } else {
+      window.location.href = "/concept/" + encodeURIComponent(option.dataset.id);
+    }
+  };
+  const update = debounce(async () => {
+    const prefix = input.value.trim();
+    if (!prefix) return close();
+    const response = await fetch("/concepts?limit=8&prefix=" + encodeURIComponent(prefix));
+    if (!response.ok) return close();
+    const hits = (await response.json()).results;
+    list.innerHTML = "";
+    hits.forEach((hit, i) => {
+      const li = document.createElement("li");
+      li.id = list.id + "-" + i;
+      li.setAttribute("role", "option");
+      li.dataset.id = hit.id;
+      li.dataset.label = hit.label;
+      li.textContent = hit.label + (hit.name !== hit.label ? " — " + hit.name : "");
+      li.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(li);
+      });
+      list.appendChild(li);
+    });
+    list.hidden = hits.length === 0;
+    input.setAttribute("aria-expanded", String(hits.length > 0));
+    active = -1;
+  }, 120);
+  input.addEventListener("input", update);
+  input.addEventListener("blur", () => setTimeout(close, 150));
+  input.addEventListener("keydown", (event) => {
+    const all = items();
+    if (list.hidden || !all.length) return;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      highlight((active + 1) % all.length);
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      highlight((active - 1 + all.length) % all.length);
+    } else if (event.key === "Enter" && active >= 0) {
+      event.preventDefault();
+      choose(all[active]);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+}
+
+// -- results as you type ------------------------------------------------------------------------
+function liveResults(input) {
+  const form = input.form;
+  const results = document.getElementById("results");
+  const status = document.getElementById("results-status");
+  const title = document.getElementById("results-title");
+  const run = debounce(async () => {
+    const q = input.value.trim();
+    const params = new URLSearchParams(new FormData(form));
+    history.replaceState(null, "", q ? "/?" + params : "/");
+    if (!q) {
+      results.innerHTML = "";
+      status.textContent = "";
+      return;
+    }
+    params.set("k", "20");
+    if (!params.get("lang")) params.delete("lang");
+    const response = await fetch("/search?" + params);
+    if (!response.ok) return;
+    const body = await response.json();
+    if (input.value.trim() !== q) return; // a newer query is on its way
+    results.innerHTML = "";
+    for (const hit of body.results) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = "/concept/" + encodeURIComponent(hit.id);
+      a.className = "hit";
+      a.textContent = Array.from(new Set(Object.values(hit.labels))).join(" | ");
+      const p = document.createElement("p");
+      p.className = "snippet";
+      p.textContent = hit.snippet;
+      li.append(a, p);
+      results.appendChild(li);
+    }
+    title.textContent = "Results for \u201c" + q + "\u201d";
+    status.textContent = body.results.length ? body.results.length + " concepts" : "No concept matches.";
+  }, 250);
+  input.addEventListener("input", run);
+  form.querySelectorAll("select").forEach((el) => el.addEventListener("change", run));
+}
+
+// -- pan and zoom on the graph ---------------------------------------------------------------
+function panZoom(frame) {
+  const svg = frame.querySelector("svg");
+  if (!svg) return;
+  const full = svg.viewBox.baseVal;
+  const home = { x: full.x, y: full.y, w: full.width, h: full.height };
+  let view = { ...home };
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  const apply = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  const zoom = (factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) => {
+    const w = Math.min(Math.max(view.w * factor, home.w / 20), home.w * 4);
+    const h = (w / view.w) * view.h;
+    view = { x: cx - ((cx - view.x) * w) / view.w, y: cy - ((cy - view.y) * h) / view.h, w, h };
+    apply();
+  };
+  frame.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const box = svg.getBoundingClientRect();
+    const cx = view.x + ((event.clientX - box.left) / box.width) * view.w;
+    const cy = view.y + ((event.clientY - box.top) / box.height) * view.h;
+    zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, cx, cy);
+  }, { passive: false });
+  let drag = null;
+  svg.addEventListener("pointerdown", (event) => {
+    if (event.target.closest("a")) return; // a node: let the link work
+    drag = { x: event.clientX, y: event.clientY, view: { ...view } };
+    svg.setPointerCapture(event.pointerId);
+  });
+  svg.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const box = svg.getBoundingClientRect();
+    view.x = drag.view.x - ((event.clientX - drag.x) / box.width) * view.w;
+    view.y = drag.view.y - ((event.clientY - drag.y) / box.height) * view.h;
+    apply();
+  });
+  svg.addEventListener("pointerup", () => (drag = null));
+  const figure = frame.closest("figure");
+  figure.querySelectorAll("[data-zoom]").forEach((button) =>
+    button.addEventListener("click", () => {
+      if (button.dataset.zoom === "in") zoom(1 / 1.3);
+      else if (button.dataset.zoom === "out") zoom(1.3);
+      else {
+        view = { ...home };
+        apply();
+      }
+    })
+  );
+  frame.addEventListener("keydown", (event) => {
+    const step = { ArrowLeft: [-0.1, 0], ArrowRight: [0.1, 0], ArrowUp: [0, -0.1], ArrowDown: [0, 0.1] }[event.key];
+    if (event.target !== frame) return;
+    if (step) {
+      event.preventDefault();
+      view.x += step[0] * view.w;
+      view.y += step[1] * view.h;
+      apply();
+    } else if (event.key === "+" || event.key === "=") zoom(1 / 1.3);
+    else if (event.key === "-") zoom(1.3);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  renderMath();
+  document.querySelectorAll("input[data-autocomplete], input#q").forEach(autocomplete);
+  document.querySelectorAll("input[data-live]").forEach(liveResults);
+  document.querySelectorAll(".graph-frame").forEach(panZoom);
+  // For the benchmark and the tests: when the page (graph included) was ready.
+  window.kgReadyMs = performance.now();
+  document.documentElement.dataset.ready = "true";
+});
