@@ -26,7 +26,8 @@ def unescape_tex(math: str) -> str:
     >>> unescape_tex(r"$\\eta \\nabla\_\\theta$")
     '$\\eta \\nabla_\\theta$'
     """
-    return _ESCAPED_TEX.sub(r"\\", math).replace("\\_", "_")
+    math = math.replace("\\" * 4, "\x00")  # an escaped line break (\\\\) is a line break (\\)
+    return _ESCAPED_TEX.sub(r"\\", math).replace("\\_", "_").replace("\x00", "\\" * 2)
 
 
 class _Linker:

@@ -1,0 +1,213 @@
+"""The web pages: server-side rendering, layout and SVG, and a real headless Chromium
+driving search, a concept page, the graph and the keyboard.
+
+Browser tests use Debian's ``chromium`` (``/usr/bin/chromium``; ``.ci/run`` installs it)
+through Playwright, never a downloaded browser. They are skipped when it is absent,
+except in CI. Screenshots go to ``test-artifacts/screenshots/``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import networkx as nx
+import pytest
+
+from api.bench_http import live_server
+from api.render import definition_html, unescape_tex
+from ingest import ingest_paths
+from kg import Glossary, Settings
+from kg.layout import layered_layout
+from kg.store import update_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, linked_corpus) -> Iterator[str]:
+    settings = Settings(store=tmp_path_factory.mktemp("pages") / "store", model="fake", reload_interval=0)
+    assert update_store([linked_corpus], settings).version
+    with live_server(settings) as url:
+        yield url
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+
+def test_definition_html_nests_lists_links_and_keeps_math():
+    html = definition_html("- top $\\\\eta$ uses B\n  - child\n    - grandchild\n- next `code` B\n$$\n\\\\theta\n$$",
+                           [("B", "b-id")])
+    assert html.count("<ul>") == 3 and html.count("<li>") == 4
+    assert html.count('href="/concept/b-id"') == 1  # the first occurrence only
+    assert '<span class="math">$\\eta$</span>' in html and "<code>code</code>" in html
+    assert '<div class="math display">$$\\theta$$</div>' in html
+    assert "<script" not in definition_html("- <script>alert(1)</script>")
+    assert unescape_tex("$a \\\\\\\\ b$") == "$a \\\\ b$"  # a real TeX line break stays
+
+
+def test_layered_layout_puts_basics_on_top():
+    graph = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "c"), ("x", "c")])
+    layout = layered_layout(graph)
+    for u, v in graph.edges:
+        assert layout.boxes[u].y < layout.boxes[v].y
+    boxes = sorted(layout.boxes.values(), key=lambda b: (b.y, b.x))
+    for left, right in zip(boxes, boxes[1:], strict=False):  # no two boxes of a layer overlap
+        assert left.y != right.y or left.x + left.width <= right.x
+
+
+# -- server-side pages -------------------------------------------------------------------------
+
+
+def test_pages_render_with_titles_landmarks_and_nothing_external(server):
+    with httpx.Client(base_url=server) as client:
+        for path, title in (("/", "Search"), ("/?q=overfitting", "overfitting"), ("/concept/overfitting", "Overfitting"),
+                            ("/concept/過学習", "Overfitting"), ("/overview", "whole glossary"), ("/docs", "API")):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            html = response.text
+            assert re.search(rf"<title>[^<]*{re.escape(title)}", html), path
+            if path != "/docs":
+                for landmark in ("<header", "<nav", "<main", "<footer"):
+                    assert landmark in html, (path, landmark)
+            # Everything loaded comes from this server (links to the published pages are links).
+            for attribute in re.findall(r'(?:src|href)="([^"]+)"', html):
+                if urlsplit(attribute).scheme:
+                    assert 'rel="external"' in html.split(attribute)[1][:40], (path, attribute)
+        results = client.get("/", params={"q": "過学習"}).text
+        assert '<a href="/concept/overfitting"' in results
+        missing = client.get("/concept/Overfiting")
+        assert missing.status_code == 404 and "/concept/overfitting" in missing.text
+        assert client.get("/overview", params={"collection": "nope"}).status_code == 422
+        docs = client.get("/docs").text
+        assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+        assert "openapi" in client.get("/openapi.json").json()
+
+
+def test_concept_page_graph_matches_the_prerequisite_view(server, linked_corpus):
+    glossary = Glossary.from_ingest(ingest_paths([linked_corpus]), Settings(semantic_index=False))
+    expected = glossary.prerequisite_view("overfitting", 2, "both")
+    html = httpx.get(f"{server}/concept/overfitting").text
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert set(re.findall(r'<a href="/concept/[^"]+" class="node[^"]*" data-id="([^"]+)"', svg)) == set(expected)
+    assert 'class="node center" data-id="overfitting"' in svg
+    assert len(re.findall(r'<path class="edge', svg)) == expected.number_of_edges()
+    assert 'role="img"' in svg and "<desc" in svg and "<title" in svg
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is missing: .ci/run installs it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh user-data folder
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            viewport={"width": 1280, "height": 900},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith(server) else outside.append(request.url))
+    yield page
+    page.close()
+    assert not outside, f"the page fetched from elsewhere: {outside}"
+
+
+def test_search_finds_overfitting_in_both_languages_and_opens_it(page, server):
+    page.goto(server + "/")
+    assert page.title().startswith("Search")
+    for query in ("overfitting", "過学習"):
+        page.fill("#q", query)
+        hit = page.locator("#results a.hit", has_text="Overfitting").first
+        hit.wait_for(timeout=10_000)
+        assert "過学習" in hit.inner_text()
+        assert page.locator("#suggestions [role=option]").count() >= 1  # autocomplete too
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    hit.click()
+    page.wait_for_url(re.compile(r".*/concept/overfitting$"))
+    assert "Overfitting" in page.title()
+
+
+def test_concept_page_renders_definition_math_and_graph_then_a_node_click_navigates(page, server):
+    page.goto(server + "/concept/optimizer")
+    page.wait_for_selector("html[data-ready=true]")
+    assert page.locator(".definition ul ul li").count() >= 3  # nested lists
+    assert page.locator(".definition .katex").count() >= 2  # math by the bundled KaTeX
+    assert "η" in page.locator(".definition").first.inner_text()
+    assert "\\eta" not in page.locator(".definition").first.inner_text()
+    assert page.locator("h1").inner_text() == "Optimizer"
+    path_items = page.locator(".learning-path li")
+    assert path_items.count() >= 3 and all(t.strip() for t in path_items.locator(".why").all_inner_texts())
+
+    page.goto(server + "/concept/overfitting")
+    page.wait_for_selector("html[data-ready=true]")
+    svg = page.locator("svg.graph")
+    assert svg.get_attribute("role") == "img"
+    assert page.locator("#graph-title").text_content() and page.locator("#graph-desc").text_content()
+    nodes = set(page.locator("svg.graph a.node").evaluate_all("els => els.map(e => e.dataset.id)"))
+    assert {"overfitting", "dropout", "generalization-performance"} <= nodes
+    page.screenshot(path=str(SCREENSHOTS / "concept.png"), full_page=True)
+    page.locator('svg.graph a.node[data-id="dropout"]').click()
+    page.wait_for_url(re.compile(r".*/concept/dropout$"))
+    assert page.locator("h1").inner_text() == "Dropout"
+
+
+def test_keyboard_only(page, server):
+    page.goto(server + "/concept/dropout")
+    page.keyboard.press("Tab")  # the skip link comes first, and leads to the content
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.goto(server + "/")
+    assert page.evaluate("document.activeElement.id") == "q"  # the search box has the focus
+    page.keyboard.type("過学", delay=30)
+    page.wait_for_selector("#suggestions [role=option]")
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute("#suggestions [role=option] >> nth=0", "aria-selected") == "true"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/concept/.+"))
+    # Links of the definition are reachable with Tab and open with Enter.
+    first_link = page.locator(".definition a").first
+    target = first_link.get_attribute("data-id")
+    first_link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*/concept/{re.escape(target)}$"))
+    # The graph frame takes focus and zooms with the keyboard.
+    page.focus(".graph-frame")
+    before = page.get_attribute("svg.graph", "viewBox")
+    page.keyboard.press("+")
+    assert page.get_attribute("svg.graph", "viewBox") != before
+
+
+def test_overview_draws_the_whole_glossary_and_filters_by_collection(page, server):
+    page.goto(server + "/overview")
+    page.wait_for_selector("html[data-ready=true]")
+    assert page.locator("svg.graph a.node").count() == 218
+    page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    page.select_option("select[name=collection]", index=1)
+    page.click("form.graph-controls button[type=submit]")
+    page.wait_for_selector("html[data-ready=true]")
+    assert 0 < page.locator("svg.graph a.node").count() < 218
