@@ -279,8 +279,9 @@ def _format_option(ctx: click.Context, param: click.Parameter, value: str):
 @click.option("--center", default=None, help="Graph formats: only the concepts around this one (id or label).")
 @click.option("--depth", type=click.IntRange(0, 20), default=2, show_default=True,
               help="Graph formats: steps from --center.")
-@click.option("--direction", type=click.Choice(["prerequisites", "dependents", "both"]), default="both",
-              show_default=True, help="Graph formats: around --center, what it needs, what needs it, or both.")
+@click.option("--direction", type=click.Choice(["path", "prerequisites", "dependents", "both"]), default="both",
+              show_default=True, help="Graph formats: around --center, its learning path and direct dependents "
+                                      "(path), or what it needs, what needs it, or both within --depth.")
 @click.option("--collection", default=None, help="Graph formats: only members of this collection (id or label).")
 @click.option("--output", "-o", type=click.File("wb", lazy=True), default="-", help="File to write (default: stdout).")
 @pass_settings
@@ -680,6 +681,23 @@ def bench_graph_command(settings: Settings, rounds: int, as_json: bool) -> None:
 
     _load(settings)  # a clear message when the store is empty
     rows = bench_graph_http(settings.model_copy(update={"reload_interval": 0}), rounds=rounds)
+    _print_bench(rows, as_json, format_latency)
+
+
+@bench.command(name="pages")
+@click.option("--rounds", type=click.IntRange(5, 10_000), default=200, show_default=True, help="Requests per page.")
+@click.option("--loads", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Browser loads per graph page.")
+@json_option
+@pass_settings
+def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bool) -> None:
+    """Web pages rendered by the server, and the graph of the most connected concept drawn in
+    Debian's chromium (headless), beside GET /health timed in the same run."""
+    from api.bench_http import format_latency
+    from api.bench_pages import bench_pages_http
+
+    _load(settings)  # a clear message when the store is empty
+    rows = bench_pages_http(settings.model_copy(update={"reload_interval": 0}), rounds=rounds, loads=loads)
     _print_bench(rows, as_json, format_latency)
 
 

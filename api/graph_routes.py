@@ -185,8 +185,10 @@ def graph(
     center: Annotated[str | None, Query(max_length=500, description="Id or label of the concept to center on; "
                                                                     "none for the whole glossary.")] = None,
     depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description="Steps from `center`.")] = 2,
-    direction: Annotated[str, Query(pattern="^(prerequisites|dependents|both)$",
-                                    description="Around `center`: what it needs, what needs it, or both.")] = "both",
+    direction: Annotated[str, Query(pattern="^(path|prerequisites|dependents|both)$",
+                                    description="Around `center`: its learning path and direct dependents "
+                                                "(`path`), or what it needs, what needs it, or both within "
+                                                "`depth`.")] = "both",
     collection: Annotated[str | None, Query(max_length=500, description="Only members of this collection "
                                                                         "(id or label).")] = None,
 ) -> Response:

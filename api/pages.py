@@ -27,7 +27,7 @@ HERE = FilePath(__file__).resolve().parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
-Direction = Literal["both", "prerequisites", "dependents"]
+Direction = Literal["path", "both", "prerequisites", "dependents"]
 
 
 def add_pages(app: FastAPI) -> None:
@@ -63,7 +63,7 @@ def add_pages(app: FastAPI) -> None:
         glossary: GlossaryDep,
         ref: Annotated[str, Path(alias="id")],
         depth: Annotated[int, Query(ge=1, le=6)] = 2,
-        direction: Direction = "both",
+        direction: Direction = "path",
     ) -> HTMLResponse:
         try:
             view = glossary.concept_view(ref)

@@ -21,7 +21,7 @@ from kg.errors import BadParameterError, NotFoundError
 if TYPE_CHECKING:
     from kg.glossary import Glossary
 
-Direction = Literal["prerequisites", "dependents", "both"]
+Direction = Literal["path", "prerequisites", "dependents", "both"]
 MAX_DEPTH = 20
 
 
@@ -33,8 +33,9 @@ def prerequisite_view(glossary: Glossary, center: str | None = None, depth: int 
         glossary: the glossary.
         center: an id or label; None for the whole glossary.
         depth: steps from ``center`` (None: any); ignored without a center.
-        direction: around a center, follow ``prerequisites`` (what it needs), ``dependents``
-            (what needs it) or ``both``.
+        direction: around a center, ``path``: its learning path and direct dependents (``depth``
+            unused); or follow ``prerequisites`` (what it needs), ``dependents`` (what needs it)
+            or ``both`` for ``depth`` steps.
         collection: keep only members of this collection (id or label).
 
     Raises:
@@ -43,8 +44,8 @@ def prerequisite_view(glossary: Glossary, center: str | None = None, depth: int 
     """
     if depth is not None and not 0 <= depth <= MAX_DEPTH:
         raise BadParameterError(f"depth must be between 0 and {MAX_DEPTH}", parameter="depth")
-    if direction not in ("prerequisites", "dependents", "both"):
-        raise BadParameterError("direction must be prerequisites, dependents or both", parameter="direction")
+    if direction not in ("path", "prerequisites", "dependents", "both"):
+        raise BadParameterError("direction must be path, prerequisites, dependents or both", parameter="direction")
     dag = glossary.prerequisites
     nodes = set(dag)
     center_id = None
@@ -54,6 +55,8 @@ def prerequisite_view(glossary: Glossary, center: str | None = None, depth: int 
         except NotFoundError as error:
             raise NotFoundError(f"center: {error.message}", parameter="center", **error.details) from None
         nodes = {center_id}
+        if direction == "path":
+            nodes |= {step["id"] for step in glossary.learning_path(center_id)["path"]} | set(dag.successors(center_id))
         for follow, wanted in ((dag.predecessors, ("prerequisites", "both")), (dag.successors, ("dependents", "both"))):
             if direction in wanted:
                 nodes |= _within(follow, center_id, depth)

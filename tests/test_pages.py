@@ -93,13 +93,17 @@ def test_pages_render_with_titles_landmarks_and_nothing_external(server):
 
 def test_concept_page_graph_matches_the_prerequisite_view(server, linked_corpus):
     glossary = Glossary.from_ingest(ingest_paths([linked_corpus]), Settings(semantic_index=False))
-    expected = glossary.prerequisite_view("overfitting", 2, "both")
+    expected = glossary.prerequisite_view("overfitting", None, "path")
+    path = {step["id"] for step in glossary.learning_path("overfitting")["path"]}
+    assert set(expected) == path | {"overfitting"} | set(glossary.prerequisites.successors("overfitting"))
     html = httpx.get(f"{server}/concept/overfitting").text
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert set(re.findall(r'<a href="/concept/[^"]+" class="node[^"]*" data-id="([^"]+)"', svg)) == set(expected)
     assert 'class="node center" data-id="overfitting"' in svg
     assert len(re.findall(r'<path class="edge', svg)) == expected.number_of_edges()
     assert 'role="img"' in svg and "<desc" in svg and "<title" in svg
+    wider = httpx.get(f"{server}/concept/overfitting", params={"direction": "both", "depth": 2}).text
+    assert wider.count('class="node') == glossary.prerequisite_view("overfitting", 2, "both").number_of_nodes()
 
 
 # -- in a real browser ---------------------------------------------------------------------------
@@ -211,3 +215,25 @@ def test_overview_draws_the_whole_glossary_and_filters_by_collection(page, serve
     page.click("form.graph-controls button[type=submit]")
     page.wait_for_selector("html[data-ready=true]")
     assert 0 < page.locator("svg.graph a.node").count() < 218
+
+
+@pytest.mark.slow
+def test_the_bundled_glossary_with_the_default_model(browser, tmp_path):
+    """What the README's run command serves (data/, the default encoder), searched in Chromium."""
+    settings = Settings(store=tmp_path / "store", model=Settings.model_fields["model"].default, reload_interval=0)
+    with live_server(settings) as url:
+        page = browser.new_page()
+        page.goto(url + "/")
+        for query in ("overfitting", "過学習"):
+            page.fill("#q", query)
+            hit = page.locator("#results a.hit", has_text="Overfitting").first
+            hit.wait_for(timeout=20_000)
+            assert "過学習" in hit.inner_text()
+        hit.click()
+        page.wait_for_url(re.compile(r".*/concept/overfitting$"))
+        assert page.locator(".definition li").count() >= 1 and page.locator("svg.graph a.node").count() >= 2
+        node = page.locator("svg.graph a.node:not(.center)").first
+        target = node.get_attribute("data-id")
+        node.click()
+        page.wait_for_url(re.compile(rf".*/concept/{re.escape(target)}$"))
+        page.close()
