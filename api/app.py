@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
-from api.pages import add_pages
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
+from api.pages import add_pages
 from kg.cache import LRUCache
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format

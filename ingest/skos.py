@@ -41,7 +41,7 @@ from rdflib.term import Node
 from kg.formats import FORMATS, Format, guess_format, resolve_format
 from kg.labels import detect_lang, slugify
 from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
-from kg.rdf import KGV, COLLECTION_PATH, parse_source_literal, scheme_uri
+from kg.rdf import COLLECTION_PATH, KGV, parse_source_literal, scheme_uri
 
 SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
 _LINE_IN_MESSAGE = re.compile(r"\bline[:\s]+(\d+)", re.IGNORECASE)

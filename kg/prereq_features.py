@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from kg.model import Concept
 
 #: Cues read from one definition's use of another term, in this order.
+ROLES = ("gen", "obj", "loc", "dat", "com", "subj", "list")
 USE_CUES = ("uses", "count", "first", "nested", "genus", "base", "fixes", "derived", "here", "named", "usage",
-            "peer", "example", "listed", *(f"role_{role}" for role in ("gen", "obj", "loc", "dat", "com", "subj", "list")))
+            "peer", "example", "listed", *(f"role_{role}" for role in ROLES))
 #: Features of a pair, in this order (``<cue>_c`` : how c uses p; ``<cue>_p``: how p uses c).
 FEATURES = (
     *(f"{cue}_c" for cue in USE_CUES),
@@ -70,16 +71,21 @@ FEATURES = (
 # the folded text after (``_AFTER``) or before (``_BEFORE``) the mention.
 _COORD = r"^\s*[)）]?\s*(?:(?:と|や|及び|および|、|,)[^。、,]{1,20}?)?"
 _AFTER = {
-    "genus": re.compile(_COORD + r"(?:の一種|の一つ|の1つ|のひとつ|の変種|の派生|の特殊|の一分野|の分野|の仲間|の総称)"),
+    "genus": re.compile(
+        _COORD + r"(?:の一種|の一つ|の1つ|のひとつ|の変種|の派生|の特殊|の一分野|の分野|の仲間|の総称)"
+    ),
     "base": re.compile(
-        _COORD + r"(?:を用い|を使|を利用|を基に|をもとに|を元に|に基づ|を拡張|を改良|を応用|を組み合わせ|を発展|を一般化|"
+        _COORD + r"(?:を用い|を使|を利用|を基に|をもとに|を元に|に基づ|を拡張|を改良|を応用|を組み合わせ|"
+        r"を発展|を一般化|"
         r"の拡張|の改良|の応用|の手法|の方法|ベース|-?based)"
     ),
     "fixes": re.compile(
-        _COORD + r"(?:を防|を抑|を軽減|を緩和|を回避|を解決|を解消|を改善|への対策|を避け|回避|防止|抑制|対策|軽減|低減|緩和)"
+        _COORD + r"(?:を防|を抑|を軽減|を緩和|を回避|を解決|を解消|を改善|への対策|を避け|"
+        r"回避|防止|抑制|対策|軽減|低減|緩和)"
     ),
     "derived": re.compile(
-        _COORD + r"(?:から導出|から計算|から求め|から算出|から得|の調和平均|の平均|の比|の積|の和|を最大化|を最小化|を近似)"
+        _COORD + r"(?:から導出|から計算|から求め|から算出|から得|の調和平均|の平均|の比|の積|の和|"
+        r"を最大化|を最小化|を近似)"
     ),
     "named": re.compile(r"^\s*[)）]?\s*(?:と呼ばれ|と呼ぶ|と呼び|という|と称|と言う|と名付け)"),
     "usage": re.compile(

@@ -2,11 +2,12 @@
 
 Training examples are ordered candidate pairs (p, c) of real glossaries:
 
-* **weak labels** come from the glossary's own high-precision cues: a label of c
+* **weak labels** come from the glossary's own high-precision cues. A label of c
   containing a label of p (Video Codec / Codec), c's definition naming p as its
   genus ("Xの一種", "a kind of X"), c an item of a list in p's definition
-  ("主なモデル:" then "- c"), a SKOS ``broader``; and c's definition naming p only in a
-  usage note or as a sibling ("pで一般的", "pと併用", "developed by p") says (p, c) is not; each says (p, c) is a prerequisite and (c, p) is not;
+  ("主なモデル:" then "- c"), a SKOS ``broader``: each says (p, c) is a prerequisite
+  and (c, p) is not. c's definition naming p only in a usage note or as a sibling
+  ("pで一般的", "pと併用", "developed by p") says (p, c) is not;
 * **labelled pairs** (``prerequisite<TAB>concept`` and ``not_prerequisite<TAB>concept``
   files) override them: a positive gives (p, c) = 1 and (c, p) = 0, a negative (n, c) = 0.
 
@@ -95,7 +96,7 @@ def examples(corpora: list[Corpus], positives: list[LabelledPair], negatives: li
     """Weak examples of every corpus, overridden by the labelled pairs that resolve in it."""
     out: dict[tuple[int, int], Example] = {}
     for k, corpus in enumerate(corpora):
-        for (p, c), row in corpus.rows.items():
+        for (_p, c), row in corpus.rows.items():
             label = weak_label(corpus.candidates.matrix[row])
             if label is not None:
                 out[(k, row)] = Example(k, row, label, corpus.file_of[c], False)

@@ -14,10 +14,10 @@ importing it takes that DAG as it was instead of inferring anew.
 
 The learning path of a concept is a ranking, not the transitive closure: each
 ancestor is scored by its strongest chain (the product of the edge confidences
-along it, times ``HOP_DECAY`` per step beyond the first); every item must reach ``min_confidence``, direct prerequisites are
-never cut by ``limit``, the others fill it strongest first, and the result is
-listed basics first. A single
-wrong edge therefore brings in at most the few ancestors it scores highly.
+along it, times ``HOP_DECAY`` per step beyond the first); every item must reach
+``min_confidence``, direct prerequisites are never cut by ``limit``, the others
+fill it strongest first, and the result is listed basics first. A single wrong
+edge therefore brings in at most the few ancestors it scores highly.
 """
 
 from __future__ import annotations

@@ -67,8 +67,9 @@ def test_layered_layout_puts_basics_on_top():
 
 def test_pages_render_with_titles_landmarks_and_nothing_external(server):
     with httpx.Client(base_url=server) as client:
-        for path, title in (("/", "Search"), ("/?q=overfitting", "overfitting"), ("/concept/overfitting", "Overfitting"),
-                            ("/concept/過学習", "Overfitting"), ("/overview", "whole glossary"), ("/docs", "API")):
+        for path, title in (("/", "Search"), ("/?q=overfitting", "overfitting"),
+                            ("/concept/overfitting", "Overfitting"), ("/concept/過学習", "Overfitting"),
+                            ("/overview", "whole glossary"), ("/docs", "API")):
             response = client.get(path)
             assert response.status_code == 200, path
             html = response.text
