@@ -194,6 +194,23 @@ def test_keyboard_only(page, server):
     assert page.get_attribute("#suggestions [role=option] >> nth=0", "aria-selected") == "true"
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/concept/.+"))
+    # Results are links in the tab order: type, Tab past the search button and filters, Enter.
+    page.goto(server + "/?q=")
+    page.focus("#q")
+    page.keyboard.type("dropout", delay=20)
+    page.locator("#results a.hit").first.wait_for()
+    page.keyboard.press("Escape")  # close the suggestions
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('hit')"):
+            break
+    assert page.evaluate("document.activeElement.classList.contains('hit')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/concept/.+"))
+    # Landmarks and a title on every page.
+    for role in ("banner", "navigation", "main", "contentinfo"):
+        assert page.get_by_role(role).count() >= 1, role
+    assert page.title()
     # Links of the definition are reachable with Tab and open with Enter.
     first_link = page.locator(".definition a").first
     target = first_link.get_attribute("data-id")
