@@ -63,7 +63,8 @@ def bench_pages_http(settings: Settings, rounds: int = 200, loads: int = 10, see
                 browser = playwright.chromium.launch_persistent_context(
                     profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
                 page = browser.new_page()
-                for path, label in ((f"/concept/{center}", f"graph of {center} drawn in chromium"),
+                for path, label in ((f"/concept/{center}?direction=both&depth=2",
+                                     f"graph of {center} (depth 2, both ways) drawn in chromium"),
                                     ("/overview", "whole-glossary graph drawn in chromium")):
                     times = []
                     for _ in range(loads + 1):
