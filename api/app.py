@@ -18,6 +18,7 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
 from api.pages import add_pages
+from api.sparql_routes import add_sparql_routes
 from kg.cache import LRUCache
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     install_error_handlers(app)
     _add_routes(app)
     add_graph_routes(app)
+    add_sparql_routes(app)
     add_pages(app)
     return app
 

@@ -74,3 +74,24 @@ class StoreError(KGError):
 
     status = 503
     code = "store_unavailable"
+
+
+class QueryError(KGError):
+    """A SPARQL query that cannot be parsed."""
+
+    status = 400
+    code = "bad_query"
+
+
+class QueryRefusedError(KGError):
+    """A SPARQL request the read-only endpoint does not run (update, SERVICE, FROM)."""
+
+    status = 403
+    code = "query_refused"
+
+
+class QueryLimitError(KGError):
+    """A SPARQL query over the time or result-size limit, or too many running at once."""
+
+    status = 503
+    code = "query_limit"

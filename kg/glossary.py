@@ -336,6 +336,17 @@ class Glossary:
 
     # -- RDF, export and quality ----------------------------------------------------------
 
+    @cached_property
+    def rdf_graph(self) -> rdflib.Graph:
+        """The SKOS graph built once per glossary (SPARQL answers from it; do not change it)."""
+        return self.to_rdf()
+
+    def sparql(self, query: str, accept: str | None = None, fmt: str | None = None, **limits):
+        """Answer a read-only SPARQL query over the SKOS graph (see ``kg.sparql.run``)."""
+        from kg.sparql import run
+
+        return run(self.rdf_graph, query, accept, fmt, **limits)
+
     def to_rdf(self) -> rdflib.Graph:
         """The glossary as an rdflib graph in SKOS (see ``kg.rdf``)."""
         from kg.rdf import to_rdf

@@ -18,7 +18,10 @@ UNKNOWN = "no-such-concept-zzz"
 # Values no parameter of the API accepts: not a number, not a format, out of any range.
 BAD_VALUES = ("not-a-valid-value", "-1", "100000000000", "", "x" * 1001)
 # Required parameters get a good value while another parameter is tested.
-GOOD_PARAMS = {"/search": {"q": "deep learning"}, "/path": {"source": "deep-learning", "target": "neural-network"}}
+GOOD_PARAMS = {"/search": {"q": "deep learning"}, "/path": {"source": "deep-learning", "target": "neural-network"},
+               "/sparql": {"query": "ASK { ?s ?p ?o }"}}
+# A SPARQL query that is no SPARQL is the protocol's 400 (or 403 when it is an update).
+PROTOCOL_ERRORS = {"query": {(400, "bad_query"), (403, "query_refused")}}
 # Parameters that name a concept: an unknown one is a 404 not_found, not a 422.
 CONCEPT_PARAMS = {"source", "target", "center"}
 
@@ -98,6 +101,8 @@ def test_every_route_keeps_the_error_shape(app, client):
                     if name in CONCEPT_PARAMS and response.status_code == 404:
                         assert (error["code"], error["parameter"]) == ("not_found", name)
                         assert "suggestions" in error
+                    elif (response.status_code, error["code"]) in PROTOCOL_ERRORS.get(name, ()):
+                        assert error["parameter"] == name
                     else:
                         assert response.status_code == 422
                         assert (error["code"], error["parameter"]) == ("bad_parameter", name)

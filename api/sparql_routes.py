@@ -1,0 +1,89 @@
+"""``GET/POST /sparql``: the read-only SPARQL 1.1 Protocol endpoint over the served glossary."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from api.deps import GlossaryDep
+from api.errors import ERROR_RESPONSES
+from kg.errors import BadParameterError, QueryRefusedError
+from kg.sparql import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
+
+_DESCRIPTION = (
+    "Read-only SPARQL 1.1 over the glossary's SKOS graph (the SPARQL 1.1 Protocol, so `rdflib`'s "
+    "`SPARQLStore` and other clients can use it). SELECT and ASK answer as SPARQL JSON (default), XML, "
+    "CSV or TSV; CONSTRUCT and DESCRIBE as Turtle (default), RDF/XML, JSON-LD or N-Triples; choose with "
+    f"`Accept` or `format`. Updates, `SERVICE` and `FROM` are refused (403 `query_refused`); a query "
+    f"gets {DEFAULT_TIMEOUT:g} s and {DEFAULT_MAX_ROWS} rows (503 `query_limit` past them). POST takes "
+    "`application/x-www-form-urlencoded` (`query=`) or `application/sparql-query`."
+)
+_CONTENT = {media_type: {} for media_type in (*RESULT_TYPES, "text/turtle", "application/rdf+xml",
+                                              "application/ld+json", "application/n-triples")}
+_BODY_LIMIT = MAX_QUERY_CHARS * 4 + 1024  # bytes: the longest query, percent-encoded
+
+
+def add_sparql_routes(app: FastAPI) -> None:
+    responses = {200: {"description": "Query results.", "content": _CONTENT}, **ERROR_RESPONSES}
+
+    @app.get("/sparql", tags=["export"], summary="SPARQL query (read-only)", description=_DESCRIPTION,
+             response_class=Response, responses=responses)
+    async def sparql_get(
+        glossary: GlossaryDep,
+        query: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="The SPARQL query.",
+                                    examples=["SELECT ?c ?l WHERE { ?c <http://www.w3.org/2004/02/skos/core#"
+                                              "prefLabel> ?l } LIMIT 5"])],
+        format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`: json, xml, csv, "
+                                                                      "tsv, turtle, xml, json-ld, nt.")] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Response:
+        return await _answer(glossary, query, accept, format)
+
+    @app.post("/sparql", tags=["export"], summary="SPARQL query (read-only), by POST", description=_DESCRIPTION,
+              response_class=Response, responses=responses)
+    async def sparql_post(
+        request: Request,
+        glossary: GlossaryDep,
+        format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`.")] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+        content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Response:
+        body = await _read_body(request)
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if kind == "application/sparql-update":
+            raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused", parameter="update")
+        if kind == "application/sparql-query":
+            query = body.decode("utf-8", errors="replace")
+        elif kind in ("application/x-www-form-urlencoded", ""):
+            form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+            if "update" in form:
+                raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused",
+                                        parameter="update")
+            if len(form.get("query", [])) != 1:
+                raise BadParameterError("give exactly one `query`", parameter="query")
+            query = form["query"][0]
+        else:
+            raise BadParameterError(f"unsupported content type {kind!r}: use application/x-www-form-urlencoded "
+                                    "or application/sparql-query", parameter="content-type")
+        return await _answer(glossary, query, accept, format)
+
+
+async def _read_body(request: Request) -> bytes:
+    size = int(request.headers.get("content-length") or 0)
+    if size > _BODY_LIMIT:
+        raise BadParameterError(f"request body over {_BODY_LIMIT} bytes", parameter="body", limit=_BODY_LIMIT)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _BODY_LIMIT:
+            raise BadParameterError(f"request body over {_BODY_LIMIT} bytes", parameter="body", limit=_BODY_LIMIT)
+    return body
+
+
+async def _answer(glossary, query: str, accept: str | None, fmt: str | None) -> Response:
+    answer = await run_in_threadpool(glossary.sparql, query, accept, fmt)
+    return Response(answer.data, media_type=answer.media_type)
