@@ -138,8 +138,26 @@ def _parse_one(data: bytes, fmt: Format, base: str) -> Graph:
             raise ValueError(f"remote JSON-LD @context {remote[0]!r} is not fetched; inline the context")
         graph.parse(data=json.dumps(document), format=fmt.rdflib, publicID=base)
     else:
+        if fmt.name == "xml":
+            _refuse_xml_entities(data)
         graph.parse(data=data, format=fmt.rdflib, publicID=base)
     return graph
+
+
+def _refuse_xml_entities(data: bytes) -> None:
+    """Read the XML once with defusedxml first: an entity declaration (a billion-laughs bomb)
+    or an external entity or DTD (which would read local files or fetch URLs) is refused
+    before rdflib's parser, which would expand them, ever sees the document."""
+    from xml.sax.handler import ContentHandler
+
+    import defusedxml.sax
+    from defusedxml import DefusedXmlException
+
+    try:
+        defusedxml.sax.parseString(data, ContentHandler(), forbid_dtd=False, forbid_entities=True,
+                                   forbid_external=True)
+    except DefusedXmlException as error:
+        raise ValueError(f"XML entity declarations and external references are refused ({error})") from None
 
 
 def parse_graph(data: bytes, name: str, fmt: str | None = None, *, base: str) -> tuple[Graph | None, list[Issue]]:

@@ -344,3 +344,30 @@ def test_imported_concepts_survive_to_dict(yso):
     _, imported = yso
     assert all(Concept.from_dict(c.to_dict()) == c for c in imported.concepts)
     assert any(c.hidden_labels for c in imported.concepts)
+
+
+def test_xml_external_entities_are_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-TOKEN-4711", encoding="utf-8")
+    document = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY leak SYSTEM "file://{secret}"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:skos="http://www.w3.org/2004/02/skos/core#">
+  <skos:Concept rdf:about="http://example.com/a"><skos:prefLabel xml:lang="en">A &leak;</skos:prefLabel></skos:Concept>
+</rdf:RDF>""".encode()
+    imported = parse_skos(document, "leak.rdf", namespace=NS)
+    assert "SECRET" not in json.dumps([c.to_dict() for c in imported.concepts])
+    assert imported.issues and imported.issues[0].kind == "parse_error" and "entit" in imported.issues[0].message
+
+
+def test_billion_laughs_is_refused_at_once():
+    import time
+
+    entities = ['<!ENTITY l0 "ha">'] + [f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10)]
+    document = (f'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [ {" ".join(entities)} ]>\n'
+                '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+                'xmlns:skos="http://www.w3.org/2004/02/skos/core#"><skos:Concept rdf:about="http://example.com/a">'
+                '<skos:prefLabel>&l9;</skos:prefLabel></skos:Concept></rdf:RDF>').encode()
+    start = time.monotonic()
+    imported = parse_skos(document, "laughs.rdf", namespace=NS)
+    assert time.monotonic() - start < 5  # 10^9 "ha"s would take minutes and gigabytes
+    assert not imported.concepts and imported.issues[0].kind == "parse_error"
