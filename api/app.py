@@ -310,6 +310,29 @@ def _add_routes(app: FastAPI) -> None:
                                       limit=limit, min_confidence=min_confidence)
 
     @app.get(
+        "/changes",
+        tags=["service"],
+        responses=ERROR_RESPONSES,
+        summary="Change feed",
+        description="What changed from store version `since` to the version served now: concepts added, "
+        "removed, relabelled and redefined, links and prerequisite edges added and removed (ids and names). "
+        "Without `since`, the change from the previous version. The store keeps its newest few versions; "
+        "an older `since` is a 404 listing the versions it has. `format=text` gives a summary for people.",
+    )
+    def changes(
+        glossary: GlossaryDep,
+        since: Annotated[str | None, Query(max_length=64, pattern=r"^\d{8}T\d{12}Z-[0-9a-f]{6}$",
+                                           description="A store version id (`/health` tells the current one).")] = None,
+        format: Annotated[Literal["json", "text"], Query(description="`json` or `text`.")] = "json",
+    ) -> Response:
+        from kg.changes import store_changes
+
+        found = store_changes(glossary.settings, since, glossary.version)
+        if format == "text":
+            return Response(found.to_text() + "\n", media_type="text/plain; charset=utf-8")
+        return Response(json.dumps(found.to_dict(), ensure_ascii=False), media_type="application/json")
+
+    @app.get(
         "/export",
         tags=["export"],
         response_class=Response,

@@ -518,6 +518,27 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
         sys.exit(outcome.exit_code)
 
 
+@cli.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@json_option
+@pass_settings
+def diff(settings: Settings, old: str | None, new: str | None, as_json: bool) -> None:
+    """What changed between two store versions (default: the previous and the current one):
+    concepts added, removed, relabelled, redefined; links and prerequisites added or removed."""
+    from kg.changes import store_changes
+
+    try:
+        changes = store_changes(settings, old, new)
+    except KGError as error:
+        raise click.ClickException(_one_line(error) + "; versions: " + ", ".join(
+            error.details.get("versions", []) or ["none"])) from None
+    if as_json:
+        _print_json(changes.to_dict())
+    else:
+        click.echo(changes.to_text())
+
+
 @cli.command(name="eval-prereqs")
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--not-pairs", "negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
