@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any, Literal
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
+from api.guard import add_admin_routes, install_guards
 from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
 from api.pages import add_pages
 from api.sparql_routes import add_sparql_routes
@@ -119,6 +121,16 @@ def open_state(settings: Settings) -> ServiceState:
     return ServiceState(settings, store, glossary, version)
 
 
+def _reload_on_sighup(state: ServiceState) -> None:
+    """``kill -HUP`` loads the store's current version (only where the loop may take signals:
+    the main thread of ``kg serve``)."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, state.refresh))
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread (tests, embedding)
+        pass
+
+
 async def _watch(state: ServiceState, interval: float) -> None:
     """Poll the store's current version (a cheap read) and swap in new versions."""
     while True:
@@ -146,6 +158,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.kg = state or await run_in_threadpool(open_state, settings)
+        _reload_on_sighup(app.state.kg)
         watcher = None
         if settings.reload_interval > 0:
             watcher = asyncio.create_task(_watch(app.state.kg, settings.reload_interval))
@@ -168,6 +181,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     )
     app.state.search_answers = LRUCache(4096)
     install_error_handlers(app)
+    install_guards(app, settings)
+    add_admin_routes(app, settings)
     _add_routes(app)
     add_graph_routes(app)
     add_sparql_routes(app)

@@ -173,14 +173,19 @@ def _issue_line(issue: Issue) -> str:
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default 1; KG_WORKERS). Each loads the store; reloads reach each one.")
 @pass_settings
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Serve the HTTP API; an empty store is first filled with the bundled glossary."""
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API and the web pages; an empty store is first filled with the bundled glossary."""
+    import os
+
     import uvicorn
 
     from api.app import create_app, ensure_store, open_state
 
-    settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
+                                           if v is not None})
     # Prepared before uvicorn starts so that progress and errors read like any command's.
     progress = _Progress()
     try:
@@ -189,6 +194,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         progress.close()
     if outcome is not None:
         click.echo(f"ingested {settings.default_glossary} as version {outcome.version}", err=True)
+    if settings.workers > 1:
+        # Each worker process builds its app from the environment (api.app:create_app reads Settings()).
+        os.environ["KG_STORE"] = str(settings.store)
+        uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, host=settings.host,
+                    port=settings.port, log_config=_log_config())
+        return
     state = open_state(settings)
     uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port, log_config=_log_config())
 

@@ -95,3 +95,24 @@ class QueryLimitError(KGError):
 
     status = 503
     code = "query_limit"
+
+
+class UnauthorizedError(KGError):
+    """An admin request without the right token."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(KGError):
+    """A request this service does not allow (admin routes when no token is configured)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TimeLimitError(KGError):
+    """A request that ran past the service's per-request time limit."""
+
+    status = 503
+    code = "time_limit"

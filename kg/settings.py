@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The glossary that ships with the product and is served when the store is empty.
@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     reload_interval: float = Field(1.0, description="Seconds between checks for a newer store version while serving.")
+    # -- service limits and access (api.guard) --
+    admin_token: SecretStr | None = Field(None, description="Bearer token of the admin routes (POST /admin/reload); "
+                                                            "unset: they are refused.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); "
+                                                                      "empty: CORS is off.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies are refused (413).")
+    request_timeout: float = Field(15.0, gt=0, description="Seconds a request may take before a 503 time_limit.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes of `kg serve`.")
     # -- semantic index (kg.encoders, kg.vectors) --
     model: str = Field("openvino-int8",
                        description="Embedding model: `openvino-int8` (the bundled all-MiniLM-L6-v2 run by OpenVINO "

@@ -1,0 +1,119 @@
+"""Access and limits: the admin token, reloads (HTTP and SIGHUP) that keep the last good version,
+body size and time limits, CORS only when configured."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from kg import Settings
+from kg.store import Store, update_store
+
+GLOSSARY = "## Alpha\n- Alpha uses Beta.\n\n## Beta\n- The base.\n"
+
+
+def _store(tmp_path: Path, **extra) -> Settings:
+    settings = Settings(store=tmp_path / "store", semantic_index=False, reload_interval=0, **extra)
+    (tmp_path / "g.md").write_text(GLOSSARY, encoding="utf-8")
+    assert update_store([tmp_path / "g.md"], settings).version
+    return settings
+
+
+def test_admin_routes_are_off_without_a_token(tmp_path):
+    with TestClient(create_app(_store(tmp_path))) as client:
+        response = client.post("/admin/reload", headers={"Authorization": "Bearer anything"})
+        assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_reload_needs_the_token_swaps_versions_and_keeps_the_last_good_one(tmp_path):
+    settings = _store(tmp_path, admin_token="s3cret-token")
+    first = Store(settings.store).current_version()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
+            response = client.post("/admin/reload", headers=headers)
+            assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+        ok = {"Authorization": "Bearer s3cret-token"}
+        assert client.post("/admin/reload", headers=ok).json() == {"version": first, "previous": first,
+                                                                    "changed": False}
+        (tmp_path / "g.md").write_text(GLOSSARY + "\n## Gamma\n- New.\n", encoding="utf-8")
+        second = update_store([tmp_path / "g.md"], settings).version
+        answer = client.post("/admin/reload", headers=ok).json()
+        assert answer == {"version": second, "previous": first, "changed": True}
+        assert client.get("/health").json()["concepts"] == 3
+        # A version that cannot be loaded: reported, and the last good one stays served.
+        (tmp_path / "g.md").write_text(GLOSSARY + "\n## Delta\n- Newer.\n", encoding="utf-8")
+        third = update_store([tmp_path / "g.md"], settings).version
+        (Store(settings.store).version_dir(third) / "concepts.json").write_text("[]", encoding="utf-8")
+        failed = client.post("/admin/reload", headers=ok)
+        assert failed.status_code == 503 and failed.json()["error"]["serving"] == second
+        assert client.get("/health").json()["store_version"] == second
+
+
+def test_body_and_time_limits(tmp_path):
+    settings = _store(tmp_path, max_body_bytes=4096, request_timeout=0.3)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        big = client.post("/sparql", content=b"ASK {}" + b" " * 10_000,
+                          headers={"Content-Type": "application/sparql-query"})
+        assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+        slow = client.get("/sparql", params={"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"})
+        assert slow.status_code == 503 and slow.json()["error"]["code"] in ("time_limit", "query_limit")
+        assert client.get("/health").status_code == 200
+
+
+def test_cors_is_off_unless_configured(tmp_path):
+    with TestClient(create_app(_store(tmp_path))) as client:
+        response = client.get("/health", headers={"Origin": "https://docs.example.com"})
+        assert "access-control-allow-origin" not in response.headers
+    settings = _store(tmp_path, cors_origins=["https://docs.example.com"])
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health", headers={"Origin": "https://docs.example.com"})
+        assert response.headers["access-control-allow-origin"] == "https://docs.example.com"
+        other = client.get("/health", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_sighup_reloads_a_real_server(tmp_path):
+    settings = _store(tmp_path)
+    port = _free_port()
+    env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0"}
+    kg = Path(sys.executable).with_name("kg")  # the console script installed beside this Python
+    server = subprocess.Popen([str(kg), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                first = httpx.get(url + "/health").json()["store_version"]
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        (tmp_path / "g.md").write_text(GLOSSARY + "\n## Gamma\n- New.\n", encoding="utf-8")
+        second = update_store([tmp_path / "g.md"], settings).version
+        assert httpx.get(url + "/health").json()["store_version"] == first  # no watcher
+        server.send_signal(signal.SIGHUP)
+        for _ in range(100):
+            if httpx.get(url + "/health").json()["store_version"] == second:
+                break
+            time.sleep(0.1)
+        assert json.loads(httpx.get(url + "/health").text)["store_version"] == second
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
