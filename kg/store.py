@@ -81,6 +81,44 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+#: Files up to this size are hashed when a version is written and checked when it is loaded;
+#: larger ones (a big vector index) only by size, so that a start stays fast.
+HASH_LIMIT = 64 * 1024 * 1024
+
+
+def _file_digests(directory: Path) -> dict[str, dict[str, Any]]:
+    import hashlib
+
+    files = {}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        entry: dict[str, Any] = {"bytes": path.stat().st_size}
+        if entry["bytes"] <= HASH_LIMIT:
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        files[path.relative_to(directory).as_posix()] = entry
+    return files
+
+
+def _check_files(directory: Path, expected: dict[str, dict[str, Any]] | None) -> None:
+    """Refuse a version whose files differ from what its manifest recorded (older
+    versions without the record are read as before)."""
+    import hashlib
+
+    if not expected:
+        return
+    for name, entry in expected.items():
+        path = directory / name
+        problem = None
+        if not path.is_file():
+            problem = "is missing"
+        elif path.stat().st_size != entry.get("bytes"):
+            problem = f"has {path.stat().st_size} bytes, the manifest recorded {entry.get('bytes')}"
+        elif "sha256" in entry and hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+            problem = "does not match the hash the manifest recorded"
+        if problem:
+            raise StoreError(f"{path} {problem}: store version {directory.name} is corrupt and is not served; "
+                             "re-run `kg ingest PATH`", file=str(path), version=directory.name)
+
+
 def _dump(value: Any, indent: int | None = None) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=indent).encode("utf-8")
 
@@ -184,6 +222,7 @@ class Store:
         concepts = self._read_records(directory / "concepts.json", Concept.from_dict)
         collections = self._read_records(directory / "collections.json", _collection_from_dict)
         issues = self._read_records(directory / "issues.json", Issue.from_dict)
+        _check_files(directory, manifest.get("files"))
         # A cheap cross-check that catches a data file swapped or truncated to valid JSON.
         expected = manifest.get("counts", {}).get("concepts")
         if expected is not None and expected != len(concepts):
@@ -271,6 +310,7 @@ class Store:
             _write_file(staging / "concepts.json", _dump([c.to_dict() for c in result.concepts]))
             _write_file(staging / "collections.json", _dump([_collection_to_dict(c) for c in result.collections]))
             _write_file(staging / "issues.json", _dump([i.to_dict() for i in result.issues]))
+            manifest["files"] = _file_digests(staging)  # every file of the version, checked at load
             # The manifest last: a directory with a manifest has everything else.
             _write_file(staging / "manifest.json", _dump(manifest, indent=2))
             _fsync_dir(staging)

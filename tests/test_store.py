@@ -295,6 +295,23 @@ def test_corrupt_files_are_named(tmp_path, settings, damage):
         store.load()
 
 
+@pytest.mark.parametrize("name", ["concepts.json", "vectors.faiss"])
+def test_a_file_changed_in_place_is_refused_by_its_hash(tmp_path, name):
+    """Same size, one byte different: only the manifest's hash can tell; nothing half-changed is served."""
+    settings = Settings(store=tmp_path / "store", model="fake")
+    corpus = write_glossary(tmp_path / "corpus", {"dl.md": GOOD})
+    update_store([corpus], settings)
+    store = Store(settings.store)
+    manifest = store.manifest()
+    assert {"concepts.json", "collections.json", "issues.json", "vectors.faiss"} <= set(manifest["files"])
+    path = store.version_dir() / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="hash the manifest recorded"):
+        store.load(settings)
+
+
 def test_bad_version_names_are_refused(tmp_path, settings):
     corpus = write_glossary(tmp_path / "corpus", {"dl.md": GOOD})
     update_store([corpus], settings)
