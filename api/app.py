@@ -14,6 +14,7 @@ from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.answers import cached_answer
 from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         redoc_url=None,
     )
     app.state.search_answers = LRUCache(4096)
+    app.state.answers = LRUCache(8192)  # concept, prerequisites, related, path (api.answers)
     install_error_handlers(app)
     install_guards(app, settings)
     add_admin_routes(app, settings)
@@ -277,6 +279,7 @@ def _add_routes(app: FastAPI) -> None:
         "An unknown term is a 404 whose `suggestions` are close labels.",
     )
     def concept(
+        request: Request,
         glossary: GlossaryDep,
         ref: Annotated[
             str,
@@ -286,8 +289,9 @@ def _add_routes(app: FastAPI) -> None:
                 examples=["deep-learning", "Deep Learning", "深層学習"],
             ),
         ],
-    ) -> dict[str, Any]:
-        return glossary.concept_view(ref)
+    ) -> Response:
+        return cached_answer(request, glossary, ("concept", ref), lambda: glossary.concept_view(ref), ConceptView,
+                             exclude_none=True)
 
     @app.get(
         "/concepts/{id}/prerequisites",
@@ -303,6 +307,7 @@ def _add_routes(app: FastAPI) -> None:
         "stated by the glossary's author are marked `curated`.",
     )
     def prerequisites(
+        request: Request,
         glossary: GlossaryDep,
         ref: Annotated[
             str, Path(alias="id", description="Concept id or any of its labels.", examples=["dropout", "BERT"])
@@ -321,8 +326,12 @@ def _add_routes(app: FastAPI) -> None:
             float, Query(ge=0.0, le=1.0, description="Least chain strength of an item.")
         ] = PATH_MIN_CONFIDENCE,
     ) -> dict[str, Any]:
-        return glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth,
-                                      limit=limit, min_confidence=min_confidence)
+        return cached_answer(
+            request, glossary, ("prerequisites", ref, known, depth, limit, min_confidence),
+            lambda: glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth,
+                                           limit=limit, min_confidence=min_confidence),
+            LearningPathOut,
+        )
 
     @app.get(
         "/changes",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.answers import cached_answer
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES, ErrorBody
 from kg.graph_export import GRAPH_FORMATS, MAX_DEPTH, export_graph
@@ -141,19 +142,24 @@ _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def related_concepts(
+    request: Request,
     glossary: GlossaryDep,
     ref: Annotated[
         str,
         Path(alias="id", description="Concept id or any of its labels.", examples=["deep-learning", "深層学習"]),
     ],
     k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many related concepts (1-{MAX_K}).")] = 10,
-) -> dict[str, Any]:
-    concept = glossary.get(ref)
-    terms = related(glossary, concept.id, k=k)
-    return {"id": concept.id, "name": concept.name, "results": [term.to_dict() for term in terms]}
+) -> Response:
+    def compute() -> dict[str, Any]:
+        concept = glossary.get(ref)
+        terms = related(glossary, concept.id, k=k)
+        return {"id": concept.id, "name": concept.name, "results": [term.to_dict() for term in terms]}
+
+    return cached_answer(request, glossary, ("related", ref, k), compute, RelatedResult, exclude_none=True)
 
 
 def path(
+    request: Request,
     glossary: GlossaryDep,
     source: Annotated[
         str,
@@ -174,8 +180,12 @@ def path(
     max_length: Annotated[
         int, Query(ge=1, le=MAX_LENGTH, description=f"Longest chain, in steps (1-{MAX_LENGTH}).")
     ] = DEFAULT_MAX_LENGTH,
-) -> dict[str, Any]:
-    return explain_path(glossary, source, target, alternatives=alternatives, max_length=max_length).to_dict()
+) -> Response:
+    return cached_answer(
+        request, glossary, ("path", source, target, alternatives, max_length),
+        lambda: explain_path(glossary, source, target, alternatives=alternatives, max_length=max_length).to_dict(),
+        PathResult,
+    )
 
 
 def graph(

@@ -16,28 +16,48 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from api.errors import ERROR_RESPONSES, ErrorBody, error_response
 from kg.errors import ForbiddenError, StoreError, UnauthorizedError
 from kg.settings import Settings
 
 
+class _Guard:
+    """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware): a body
+    declared larger than ``limit`` is refused with 413 before it is read, and a request
+    still running after ``timeout`` seconds gets a 503 (if nothing was sent yet)."""
+
+    def __init__(self, app, limit: int, timeout: float) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            response = error_response(413, "too_large", f"request body over {self.limit} bytes", limit=self.limit)
+            await response(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.timeout)
+        except TimeoutError:
+            if not started:
+                response = error_response(503, "time_limit", f"the request took longer than {self.timeout:g} s",
+                                          limit=self.timeout)
+                await response(scope, receive, send)
+
+
 def install_guards(app: FastAPI, settings: Settings) -> None:
     """Body size and time limits on every request; CORS only for ``settings.cors_origins``."""
-    limit, timeout = settings.max_body_bytes, settings.request_timeout
-
-    async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return error_response(413, "too_large", f"request body over {limit} bytes", limit=limit)
-        try:
-            return await asyncio.wait_for(call_next(request), timeout)
-        except TimeoutError:
-            return error_response(503, "time_limit", f"the request took longer than {timeout:g} s",
-                                  limit=timeout)
-
-    app.add_middleware(BaseHTTPMiddleware, dispatch=guard)
+    app.add_middleware(_Guard, limit=settings.max_body_bytes, timeout=settings.request_timeout)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Accept", "Content-Type"])
