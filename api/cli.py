@@ -733,6 +733,26 @@ def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bo
     _print_bench(rows, as_json, format_latency)
 
 
+@bench.command(name="load")
+@click.option("--seconds", type=click.FloatRange(1, 300), default=30, show_default=True, help="Length of each run.")
+@click.option("--connections", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Server processes.")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Choice(["graph", "search", "export"]),
+              help="Only these (repeatable; default all).")
+@click.option("--reload", is_flag=True, help="Write a new store version half-way through the first run.")
+@json_option
+@pass_settings
+def bench_load_command(settings: Settings, seconds: float, connections: int, workers: int,
+                       scenarios: tuple[str, ...], reload: bool, as_json: bool) -> None:
+    """Load on a real `kg serve` on 127.0.0.1 (wrk when installed): requests/s, p50/p99, errors and the
+    server's memory before and after, per scenario (graph endpoints, new search queries, export)."""
+    from api.bench_load import bench_load, format_load
+
+    _load(settings)  # a clear message when the store is empty
+    rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload)
+    _print_bench(rows, as_json, format_load)
+
+
 # kg related, kg path (defined beside their HTTP routes' helpers).
 from api.graph_cli import register as _register_graph_commands  # noqa: E402
 

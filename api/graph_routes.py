@@ -189,6 +189,7 @@ def path(
 
 
 def graph(
+    request: Request,
     glossary: GlossaryDep,
     format: Annotated[str, Query(description="`graphml`, `dot` (Graphviz) or `cytoscape` (Cytoscape.js "
                                              "elements JSON).", examples=["graphml"])] = "cytoscape",
@@ -202,8 +203,12 @@ def graph(
     collection: Annotated[str | None, Query(max_length=500, description="Only members of this collection "
                                                                         "(id or label).")] = None,
 ) -> Response:
-    view = glossary.prerequisite_view(center, depth if center else None, direction, collection)
-    data, media_type = export_graph(view, format)
+    def build() -> tuple[bytes, str]:
+        view = glossary.prerequisite_view(center, depth if center else None, direction, collection)
+        return export_graph(view, format)
+
+    key = (id(glossary), glossary.version, "graph", format, center, depth, direction, collection)
+    data, media_type = request.app.state.answers.get(key, build)
     return Response(data, media_type=media_type)
 
 

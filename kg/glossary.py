@@ -55,6 +55,7 @@ class Glossary:
         self.directory = directory  # the store version it was read from (holds the vector index)
         self._engine_lock = threading.Lock()
         self._engine: SearchEngine | None = None
+        self._exports: dict[str, tuple[bytes, str]] = {}
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
             hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
@@ -359,9 +360,16 @@ class Glossary:
         Returns:
             ``(data, media_type)``.
         """
-        from kg.formats import serialize
+        from kg.formats import resolve_format, serialize
 
-        return serialize(self.to_rdf(), fmt)
+        name = resolve_format(fmt).name
+        with self._engine_lock:  # a version never changes: each format is serialised once
+            cached = self._exports.get(name)
+        if cached is None:
+            cached = serialize(self.rdf_graph, name)
+            with self._engine_lock:
+                self._exports[name] = cached
+        return cached
 
     def quality(self) -> QualityReport:
         """The SKOS quality report (see ``kg.quality``)."""

@@ -1,0 +1,206 @@
+"""``kg bench load``: a bounded load run against a real ``kg serve`` on 127.0.0.1.
+
+The server runs as its own process (``--workers``), so its memory can be read before
+and after from ``/proc``. The load comes from ``wrk`` (Debian's package; a C load
+generator that is not the bottleneck) when it is installed, else from an asyncio
+client. Each scenario is one run of ``seconds`` at ``connections`` connections over
+one kind of request, with a rotating list of paths (every concept; new search queries
+built from the glossary's own words so that the answer cache never serves them).
+``--reload`` writes a new store version half-way through the first scenario and checks
+that no request failed while the server swapped to it. Loopback only, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from kg.settings import Settings
+
+_WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("KG_PATHS")) do paths[#paths + 1] = line end
+local n = 0
+local step = tonumber(os.getenv("KG_STEP") or "7919")
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n * step) % #paths + 1])
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its children (the uvicorn workers)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (OSError, AttributeError, ValueError):
+            continue
+    return total
+
+
+def scenarios(settings: Settings, seed: int = 7) -> dict[str, list[str]]:
+    """Paths per scenario: graph endpoints over every concept, search with new queries, export."""
+    from kg.glossary import Glossary
+    from kg.lexical import tokenize
+
+    glossary = Glossary.open(settings)
+    ids = sorted(glossary.concepts)
+    rng = random.Random(seed)
+    words = sorted({w for c in glossary.concepts.values() for l in c.labels for w in tokenize(l.text)
+                    if len(w) > 2 and w.isascii()})
+    queries = {" ".join(rng.sample(words, 3)) for _ in range(20_000)}
+    return {
+        "graph": [f"/concepts/{quote(c)}" for c in ids] + [f"/concepts/{quote(c)}/prerequisites" for c in ids]
+        + [f"/concepts/{quote(c)}/related" for c in ids],
+        "search": ["/search?" + urlencode({"q": q}) for q in sorted(queries)],
+        "export": ["/export?format=turtle", "/export?format=nt", "/graph?format=graphml"],
+    }
+
+
+def _wrk(url: str, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "paths.txt").write_text("\n".join(paths), encoding="utf-8")
+        (Path(tmp) / "paths.lua").write_text(_WRK_SCRIPT, encoding="utf-8")
+        env = {**os.environ, "KG_PATHS": str(Path(tmp) / "paths.txt")}
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s",
+                              str(Path(tmp) / "paths.lua"), url], env=env, capture_output=True, text=True,
+                             timeout=seconds + 60).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(g) for g in m.groups())
+    return {"requests": requests, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors, "generator": "wrk"}
+
+
+def _asyncio_client(url: str, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    import httpx
+
+    async def main() -> dict[str, Any]:
+        latencies: list[float] = []
+        errors = 0
+        stop = time.monotonic() + seconds
+        counter = iter(range(10**9))
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+            async def worker() -> None:
+                nonlocal errors
+                while time.monotonic() < stop:
+                    path = paths[(next(counter) * 7919) % len(paths)]
+                    start = time.perf_counter()
+                    try:
+                        response = await client.get(path)
+                        errors += response.status_code >= 400
+                    except httpx.HTTPError:
+                        errors += 1
+                    latencies.append(time.perf_counter() - start)
+            begin = time.monotonic()
+            await asyncio.gather(*(worker() for _ in range(connections)))
+            elapsed = time.monotonic() - begin
+        latencies.sort()
+        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+        return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": pick(0.5),
+                "p99_ms": pick(0.99), "errors": errors, "generator": "asyncio"}
+
+    return asyncio.run(main())
+
+
+def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, workers: int = 2,
+               only: list[str] | None = None, reload: bool = False) -> list[dict[str, Any]]:
+    """One row per scenario: requests/s, p50/p99, errors, the server's memory before and after."""
+    paths = scenarios(settings)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    kg = Path(sys.executable).with_name("kg")
+    env = {**os.environ, "KG_STORE": str(settings.store), "KG_MODEL": settings.model,
+           "KG_RELOAD_INTERVAL": "0.5" if reload else "0"}
+    server = subprocess.Popen([str(kg), "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    rows = []
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("the server did not start within 300 s")
+        run = _wrk if shutil.which("wrk") else _asyncio_client
+        for name in only or list(paths):
+            for path in paths[name][:50]:  # warm every worker's first requests (model, index, DAG)
+                httpx.get(url + path, timeout=60)
+            before = _rss_bytes(server.pid)
+            swapper = None
+            if reload and not rows:
+                swapper = threading.Timer(seconds / 2, _new_version, args=(settings,))
+                swapper.start()
+            result = run(url, paths[name], seconds, connections)
+            if swapper is not None:
+                swapper.join()
+                result["reloaded_to"] = httpx.get(url + "/health").json()["store_version"]
+            after = _rss_bytes(server.pid)
+            rows.append({"name": name, **result, "seconds": seconds, "connections": connections,
+                         "memory_before_mb": before / 2**20, "memory_after_mb": after / 2**20,
+                         "memory_growth": (after - before) / before if before else float("nan")})
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    return rows
+
+
+def _new_version(settings: Settings) -> None:
+    """Re-ingest the store's inputs as a new version (the served one is swapped under load)."""
+    from kg.store import Store, update_store
+
+    inputs = Store(settings.store).manifest().get("inputs") or []
+    update_store([Path(p) for p in inputs], settings, force=True)
+
+
+def format_load(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'scenario':<8}  {'req/s':>8}  {'p50':>8}  {'p99':>8}  {'errors':>6}  {'memory MB':>17}  note"]
+    for r in rows:
+        note = f"{r['requests']} requests, {r['connections']} connections, {r['seconds']:g} s, {r['generator']}"
+        if r.get("reloaded_to"):
+            note += f", reloaded to {r['reloaded_to']}"
+        lines.append(f"{r['name']:<8}  {r['rps']:>8.0f}  {r['p50_ms']:>6.1f}ms  {r['p99_ms']:>6.1f}ms  "
+                     f"{r['errors']:>6}  {r['memory_before_mb']:>7.0f} -> {r['memory_after_mb']:>5.0f}  "
+                     f"({r['memory_growth']:+.1%}) {note}")
+    return "\n".join(lines)
