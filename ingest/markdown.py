@@ -432,6 +432,8 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
         The entries, page URL, H1 sections and the issues met on the way.
     """
     issues: list[Issue] = []
+    # CommonMark ends lines at CR too: split the same way markdown-it counts, so token lines match ours.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     tokens = _parse_resilient(text.split("\n"), path, issues)
     url = None
     front: dict = {}
@@ -679,6 +681,9 @@ def _glossary_entries(tokens, headings, path, parsed: ParsedFile, max_labels, ma
             )
             continue
         label_texts = split_labels(text)
+        if not label_texts:  # "## |": separators and nothing else
+            parsed.issues.append(Issue("empty_heading", f"heading {text!r} has no label; not a term", path, line))
+            continue
         labels = _labels(label_texts, path, line, parsed.issues, max_labels)
         entry = Entry(path, line, text, labels, anchors | {heading_anchor(text), github_slug(text)}, section=section)
         _write_body(entry, tokens[start + 3 : end], parsed.issues)

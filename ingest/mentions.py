@@ -111,7 +111,7 @@ class MentionMatcher:
         >>> [m.text for m in matcher.find("see https://example.org/List_of_codecs, Gos, goes, codecsx, dbmss")]
         []
         """
-        end = len(text) if end is None else end
+        end = len(text) if end is None else min(end, len(text))  # a segment may run into stripped trailing space
         folded = _fold(text)
         found: list[Mention] = []
         urls = {m.start(): m.end() for m in _URL.finditer(text, start, end)}
