@@ -336,7 +336,9 @@ def _add_routes(app: FastAPI) -> None:
     @app.get(
         "/changes",
         tags=["service"],
-        responses=ERROR_RESPONSES,
+        response_class=Response,
+        responses={200: {"description": "The changes.", "content": {"application/json": {}, "text/plain": {}}},
+                   **ERROR_RESPONSES},
         summary="Change feed",
         description="What changed from store version `since` to the version served now: concepts added, "
         "removed, relabelled and redefined, links and prerequisite edges added and removed (ids and names). "

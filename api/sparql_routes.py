@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import GlossaryDep
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, ErrorBody
 from kg.errors import BadParameterError, QueryRefusedError
 from kg.sparql import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
 
@@ -28,7 +28,16 @@ _BODY_LIMIT = MAX_QUERY_CHARS * 4 + 1024  # bytes: the longest query, percent-en
 
 
 def add_sparql_routes(app: FastAPI) -> None:
-    responses = {200: {"description": "Query results.", "content": _CONTENT}, **ERROR_RESPONSES}
+    responses = {
+        200: {"description": "Query results.", "content": _CONTENT},
+        400: {"description": "Not a SPARQL query (`bad_query`, JSON); a request line the HTTP parser cannot "
+                             "read is refused by the server itself, as text.",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+                          "text/plain": {}}},
+        403: {"model": ErrorBody, "description": "An update, SERVICE or FROM (`query_refused`)."},
+        503: {"model": ErrorBody, "description": "Over the time or row limit (`query_limit`)."},
+        **ERROR_RESPONSES,
+    }
 
     @app.get("/sparql", tags=["export"], summary="SPARQL query (read-only)", description=_DESCRIPTION,
              response_class=Response, responses=responses)
