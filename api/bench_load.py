@@ -140,8 +140,12 @@ def _asyncio_client(url: str, paths: list[str], seconds: float, connections: int
 
 
 def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, workers: int = 2,
-               only: list[str] | None = None, reload: bool = False) -> list[dict[str, Any]]:
-    """One row per scenario: requests/s, p50/p99, errors, the server's memory before and after."""
+               only: list[str] | None = None, reload: bool = False, warmup: float = 0) -> list[dict[str, Any]]:
+    """One row per scenario: requests/s, p50/p99, errors, the server's memory before and after.
+
+    ``warmup`` seconds of the same load run first, unmeasured, so that "before" is the memory of
+    a server whose bounded caches (answers, query vectors) are already full: growth after that
+    is what a leak would show."""
     paths = scenarios(settings)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -167,6 +171,8 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
         for name in only or list(paths):
             for path in paths[name][:50]:  # warm every worker's first requests (model, index, DAG)
                 httpx.get(url + path, timeout=60)
+            if warmup:
+                run(url, paths[name][::-1], warmup, connections)  # other paths than the measured run's start
             before = _rss_bytes(server.pid)
             swapper = None
             if reload and not rows:

@@ -740,16 +740,18 @@ def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bo
 @click.option("--scenario", "scenarios", multiple=True, type=click.Choice(["graph", "search", "export"]),
               help="Only these (repeatable; default all).")
 @click.option("--reload", is_flag=True, help="Write a new store version half-way through the first run.")
+@click.option("--warmup", type=click.FloatRange(0, 300), default=0, show_default=True,
+              help="Seconds of unmeasured load first, so memory 'before' has the bounded caches full.")
 @json_option
 @pass_settings
 def bench_load_command(settings: Settings, seconds: float, connections: int, workers: int,
-                       scenarios: tuple[str, ...], reload: bool, as_json: bool) -> None:
+                       scenarios: tuple[str, ...], reload: bool, warmup: float, as_json: bool) -> None:
     """Load on a real `kg serve` on 127.0.0.1 (wrk when installed): requests/s, p50/p99, errors and the
     server's memory before and after, per scenario (graph endpoints, new search queries, export)."""
     from api.bench_load import bench_load, format_load
 
     _load(settings)  # a clear message when the store is empty
-    rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload)
+    rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload, warmup)
     _print_bench(rows, as_json, format_load)
 
 
