@@ -174,14 +174,17 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
             if warmup:
                 run(url, paths[name][::-1], warmup, connections)  # other paths than the measured run's start
             before = _rss_bytes(server.pid)
-            swapper = None
-            if reload and not rows:
-                swapper = threading.Timer(seconds / 2, _new_version, args=(settings,))
+            swapper, written = None, []
+            if reload and not rows:  # a new version, written and swapped in while the load runs
+                swapper = threading.Timer(1.0, lambda: written.append(_new_version(settings)))
                 swapper.start()
             result = run(url, paths[name], seconds, connections)
             if swapper is not None:
                 swapper.join()
-                result["reloaded_to"] = httpx.get(url + "/health").json()["store_version"]
+                served = httpx.get(url + "/health").json()["store_version"]
+                result["reloaded_to"] = served if written and served == written[0] else None
+                if result["reloaded_to"] is None:
+                    result["note"] = f"the new version {written[:1]} was not served before the run ended"
             after = _rss_bytes(server.pid)
             rows.append({"name": name, **result, "seconds": seconds, "connections": connections,
                          "memory_before_mb": before / 2**20, "memory_after_mb": after / 2**20,
@@ -192,12 +195,12 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
     return rows
 
 
-def _new_version(settings: Settings) -> None:
+def _new_version(settings: Settings) -> str | None:
     """Re-ingest the store's inputs as a new version (the served one is swapped under load)."""
     from kg.store import Store, update_store
 
     inputs = Store(settings.store).manifest().get("inputs") or []
-    update_store([Path(p) for p in inputs], settings, force=True)
+    return update_store([Path(p) for p in inputs], settings, force=True).version
 
 
 def format_load(rows: list[dict[str, Any]]) -> str:
@@ -205,7 +208,9 @@ def format_load(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         note = f"{r['requests']} requests, {r['connections']} connections, {r['seconds']:g} s, {r['generator']}"
         if r.get("reloaded_to"):
-            note += f", reloaded to {r['reloaded_to']}"
+            note += f", reloaded to {r['reloaded_to']} during the run"
+        if r.get("note"):
+            note += f", {r['note']}"
         lines.append(f"{r['name']:<8}  {r['rps']:>8.0f}  {r['p50_ms']:>6.1f}ms  {r['p99_ms']:>6.1f}ms  "
                      f"{r['errors']:>6}  {r['memory_before_mb']:>7.0f} -> {r['memory_after_mb']:>5.0f}  "
                      f"({r['memory_growth']:+.1%}) {note}")
