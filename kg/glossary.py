@@ -56,6 +56,7 @@ class Glossary:
         self._engine_lock = threading.Lock()
         self._engine: SearchEngine | None = None
         self._exports: dict[str, tuple[bytes, str]] = {}
+        self._exports_lock = threading.Lock()  # not the engine's: an export never waits for a model load
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
             hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
@@ -363,11 +364,11 @@ class Glossary:
         from kg.formats import resolve_format, serialize
 
         name = resolve_format(fmt).name
-        with self._engine_lock:  # a version never changes: each format is serialised once
+        with self._exports_lock:  # a version never changes: each format is serialised once
             cached = self._exports.get(name)
         if cached is None:
             cached = serialize(self.rdf_graph, name)
-            with self._engine_lock:
+            with self._exports_lock:
                 self._exports[name] = cached
         return cached
 
