@@ -92,8 +92,10 @@ class SearchEngine:
         self.labels = labels
         self.lexical = lexical
         self.semantic = semantic
-        # Whole answers of repeated queries (an engine lives as long as its store version).
-        self._answers = LRUCache(4096)
+        # Whole answers of repeated queries (an engine lives as long as its store version). Kept
+        # small: a list of hits weighs ~10 KB, and the HTTP layer keeps its own cache of the
+        # serialized answers (api.app), a third of the size.
+        self._answers = LRUCache(256)
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
         """Rank concepts for ``query``.
