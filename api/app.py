@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         docs_url=None,  # served by api.pages from /static: no CDN
         redoc_url=None,
     )
-    app.state.search_answers = LRUCache(4096)
+    app.state.search_answers = LRUCache(1024)  # serialized answers of recent queries (a few KB each)
     app.state.answers = LRUCache(8192)  # concept, prerequisites, related, path (api.answers)
     install_error_handlers(app)
     install_guards(app, settings)
