@@ -18,9 +18,10 @@ from pydantic import BaseModel
 
 
 def cached_answer(request: Request, glossary, key: tuple[Hashable, ...], compute: Callable[[], dict[str, Any]],
-                  model: type[BaseModel] | None = None, exclude_none: bool = False) -> Response:
+                  model: type[BaseModel] | None = None, exclude_none: bool = False, cache=None) -> Response:
     """The JSON answer for ``key`` (with the glossary's identity and version), computed on a miss.
-    Errors raised by ``compute`` propagate and nothing is cached."""
+    Errors raised by ``compute`` propagate and nothing is cached. ``cache``: an ``LRUCache`` of
+    bytes, default ``app.state.answers`` (search keeps its own, of recent queries)."""
 
     def build() -> bytes:
         data = compute()
@@ -28,5 +29,5 @@ def cached_answer(request: Request, glossary, key: tuple[Hashable, ...], compute
             return json.dumps(data, ensure_ascii=False).encode("utf-8")
         return model.model_validate(data).model_dump_json(exclude_none=exclude_none).encode("utf-8")
 
-    cache = request.app.state.answers
+    cache = cache if cache is not None else request.app.state.answers
     return Response(cache.get((id(glossary), glossary.version, *key), build), media_type="application/json")

@@ -238,15 +238,13 @@ def _add_routes(app: FastAPI) -> None:
             ),
         ] = None,
     ) -> Response:
-        def answer() -> bytes:
+        def answer() -> dict[str, Any]:
             hits = glossary.search(q, k=k, mode=mode, lang=lang)
-            return json.dumps(
-                {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}, ensure_ascii=False
-            ).encode("utf-8")
+            return {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}
 
         # A repeated query is answered from the serialized answer of the same store version.
-        key = (id(glossary), glossary.version, q, k, mode, lang)
-        return Response(request.app.state.search_answers.get(key, answer), media_type="application/json")
+        return cached_answer(request, glossary, ("search", q, k, mode, lang), answer,
+                             cache=request.app.state.search_answers)
 
     @app.get(
         "/concepts",

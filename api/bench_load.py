@@ -176,7 +176,7 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
             before = _rss_bytes(server.pid)
             swapper, written = None, []
             if reload and not rows:  # a new version, written and swapped in while the load runs
-                swapper = threading.Timer(1.0, lambda: written.append(_new_version(settings)))
+                swapper = threading.Timer(1.0, lambda into=written: into.append(_new_version(settings)))
                 swapper.start()
             result = run(url, paths[name], seconds, connections)
             if swapper is not None:
