@@ -42,7 +42,8 @@ end
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -147,7 +148,7 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
     a server whose bounded caches (answers, query vectors) are already full: growth after that
     is what a leak would show."""
     paths = scenarios(settings)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     kg = Path(sys.executable).with_name("kg")
     env = {**os.environ, "KG_STORE": str(settings.store), "KG_MODEL": settings.model,

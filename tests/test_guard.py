@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.bench_load import free_port
 from kg import Settings
 from kg.store import Store, update_store
 
@@ -106,15 +106,9 @@ def test_cors_is_off_unless_configured(tmp_path):
         assert "access-control-allow-origin" not in other.headers
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_sighup_reloads_a_real_server(tmp_path):
     settings = _store(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0"}
     kg = Path(sys.executable).with_name("kg")  # the console script installed beside this Python
     server = subprocess.Popen([str(kg), "serve", "--port", str(port)], env=env,

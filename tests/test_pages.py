@@ -19,6 +19,7 @@ import networkx as nx
 import pytest
 
 from api.bench_http import live_server
+from api.bench_pages import CHROMIUM_ARGS
 from api.render import definition_html, unescape_tex
 from ingest import ingest_paths
 from kg import Glossary, Settings
@@ -123,8 +124,7 @@ def browser(tmp_path_factory):
             str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh user-data folder
             executable_path=CHROMIUM,
             headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         yield context
