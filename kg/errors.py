@@ -116,3 +116,11 @@ class TimeLimitError(KGError):
 
     status = 503
     code = "time_limit"
+
+
+class RemoteStoreError(KGError):
+    """A SPARQL store that cannot be reached, refuses a request or answers something unusable;
+    the message names the URL and what to check."""
+
+    status = 502
+    code = "sparql_store_error"

@@ -1,0 +1,114 @@
+"""The SPARQL-store side of the CLI: ``kg ingest --to URL``, ``kg serve --from URL`` and ``kg pull URL``
+(see ``kg.replication``). ``register`` adds ``pull`` to the ``kg`` group."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from kg.errors import RemoteStoreError
+from kg.settings import Settings
+
+if TYPE_CHECKING:
+    from kg.replication import Follower, PublishOutcome, PullOutcome
+    from kg.sparql_store import SparqlStore
+    from kg.store import UpdateOutcome
+
+#: Exit code of a command that could not read or write the SPARQL store (ingest uses 1 and 2).
+REMOTE_EXIT = 3
+
+
+class RemoteStoreFailed(click.ClickException):
+    """A ``RemoteStoreError`` on the command line: one line on stderr, exit code 3."""
+
+    exit_code = REMOTE_EXIT
+
+
+def connect(settings: Settings, url: str) -> SparqlStore:
+    """The store at ``url``, checked to answer a query before anything is done locally."""
+    from kg.sparql_store import SparqlStore
+
+    remote = SparqlStore.from_settings(url, settings)
+    remote.check()
+    return remote
+
+
+def publish_after_ingest(settings: Settings, remote: SparqlStore, url: str,
+                         outcome: UpdateOutcome) -> tuple[PublishOutcome | None, RemoteStoreError | None]:
+    """Publish the store's current version after ``kg ingest`` (not when nothing could be ingested).
+
+    Returns:
+        ``(outcome, None)``, or ``(None, error)`` when the store refused: the caller reports the
+        ingest first, then fails with the error.
+    """
+    from kg.replication import publish
+
+    if outcome.exit_code == 2 or outcome.version is None:
+        return None, None
+    try:
+        return publish(settings, remote, url), None
+    except RemoteStoreError as error:
+        return None, error
+
+
+def published_line(published: PublishOutcome) -> str:
+    if not published.changed:
+        return f"already published: {published.url} holds version {published.version} in <{published.graph}>"
+    return (f"published version {published.version} ({published.concepts} concepts) to {published.url} "
+            f"in <{published.graph}>")
+
+
+def start_replica(settings: Settings, url: str, progress=None) -> tuple[Settings, Follower | None]:
+    """Pull the store's publication into ``settings.store`` and follow it (``kg serve --from``).
+
+    Returns:
+        The settings to serve with (the publisher's URIs) and the started follower (None when
+        ``sparql_poll_interval`` is 0 or the graph is plain SKOS without a publication to follow).
+    """
+    from kg.replication import Follower, pull
+
+    outcome = pull(settings, connect(settings, url), url, progress=progress)
+    _report(outcome, url)
+    follower = None
+    if outcome.publication is not None and settings.sparql_poll_interval > 0:
+        follower = Follower(outcome.settings, url, settings.sparql_poll_interval).start()
+    elif outcome.publication is None:
+        click.echo(f"<{outcome.graph}> is plain SKOS (no kg publication beside it): served as read now, "
+                   "not followed", err=True)
+    return outcome.settings, follower
+
+
+def _report(outcome: PullOutcome, url: str) -> None:
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    what = "pulled" if outcome.changed else "already current:"
+    click.echo(f"{what} version {outcome.version} from <{outcome.graph}> at {url}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``pull`` to the ``kg`` command group (helpers of ``api.cli`` imported here: it is
+    still being imported when it calls this)."""
+    from api.cli import _print_json, _Progress, json_option, pass_settings
+
+    @cli.command(name="pull")
+    @click.argument("url")
+    @json_option
+    @pass_settings
+    def pull_command(settings: Settings, url: str, as_json: bool) -> None:
+        """Make the glossary published in the SPARQL 1.1 store at URL (`kg ingest --to URL`, or any
+        SKOS graph: KG_SPARQL_GRAPH) the current version of the local store. Exit code 3 when the
+        store cannot be read."""
+        from kg.replication import pull
+
+        progress = _Progress()
+        try:
+            outcome = pull(settings, connect(settings, url), url, progress=progress)
+        finally:
+            progress.close()
+        if as_json:
+            _print_json({"version": outcome.version, "changed": outcome.changed, "graph": outcome.graph,
+                         "published_version": outcome.publication.version if outcome.publication else None,
+                         "concepts": outcome.concepts, "warnings": outcome.warnings})
+        else:
+            _report(outcome, url)
