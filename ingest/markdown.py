@@ -23,6 +23,7 @@ the entry, not kept in the definition.
 from __future__ import annotations
 
 import base64
+import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -67,8 +68,12 @@ _SWALLOWING_HTML = {
 class Ref:
     """A link written in a definition, not yet resolved to a concept."""
 
-    kind: str  # "link" | "wikilink" | "label" (a stated prerequisite named by its label)
-    target: str  # href, or the wikilink target (a label: the label)
+    # "link" | "wikilink" | "label" (a stated prerequisite named by its label) |
+    # "id" (a term named by the id its page states, as Hugo's ``term_id``; else its file stem) |
+    # "site" (a site path such as ``/docs/glossary/x`` that names a term if one has that id
+    # or stem, and is an outside page otherwise)
+    kind: str
+    target: str  # href, the wikilink target, the label, or the id
     text: str
     line: int
     start: int  # offsets of the link text in the entry's definition
@@ -100,6 +105,10 @@ class Entry:
     url: str | None = None
     note: bool = False  # one-term-per-file note
     prerequisites: list[Ref] = field(default_factory=list)  # stated by the author, resolved at merge
+    # Ids the page states (Hugo/Docusaurus ``id``, a slug): the first is the concept id it
+    # asks for, and ``Ref`` of kind ``id`` resolve by any of them.
+    ids: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # more collections (front matter ``tags``)
 
     @property
     def key(self) -> str:
@@ -122,6 +131,7 @@ class ParsedFile:
     sections: list[tuple[str, int]]
     issues: list[Issue]
     has_term_links: bool = False
+    dialect: str = "plain"  # the reader that made it (ingest.dialects)
 
 
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
@@ -150,6 +160,8 @@ def make_parser(max_nesting: int = _MAX_NESTING) -> MarkdownIt:
 
 
 _PARSER = make_parser()
+# MDX has no indented code blocks: indentation inside JSX components is layout, not code.
+_NO_INDENTED_CODE_PARSER = make_parser().disable("code")
 
 
 class _TagReader(HTMLParser):
@@ -281,7 +293,8 @@ class _DefinitionWriter:
         for child in token.children or []:
             kind = child.type
             if kind == "text":
-                self.emit(child.content, line, mentionable=link is None)
+                # Entities escaped twice (`&amp;mdash;`) still reach here as text.
+                self.emit(_unescape(child.content), line, mentionable=link is None)
             elif kind in ("softbreak", "hardbreak"):
                 self.emit("\n")
                 line += 1
@@ -349,8 +362,12 @@ def _heading_text(inline: Token) -> tuple[str, set[str]]:
         elif child.type == "wikilink":
             parts.append(child.meta["text"])
         elif child.type in ("text", "softbreak"):
-            parts.append(child.content or " ")
+            parts.append(_unescape(child.content) or " ")
     return " ".join("".join(parts).split()), anchors
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
 
 
 def _unclosed_html_line(tokens: list[Token]) -> int | None:
@@ -365,7 +382,9 @@ def _unclosed_html_line(tokens: list[Token]) -> int | None:
     return None
 
 
-def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: int = 0) -> list[Token]:
+def _parse_resilient(
+    lines: list[str], path: str, issues: list[Issue], offset: int = 0, parser: MarkdownIt = _PARSER
+) -> list[Token]:
     """Parse, recovering from the two inputs after which markdown-it reads nothing more.
 
     An unclosed comment or ``<pre>`` runs to the end of the file: the opener is
@@ -374,7 +393,7 @@ def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: i
     top-level block, so later terms are not lost.
     """
     for _ in range(20):
-        tokens = _PARSER.parse("\n".join(lines))
+        tokens = parser.parse("\n".join(lines))
         bad = _unclosed_html_line(tokens)
         if bad is None:
             break
@@ -411,15 +430,24 @@ def _parse_resilient(lines: list[str], path: str, issues: list[Issue], offset: i
     )
     if resume is None:
         return tokens
-    head = _PARSER.parse("\n".join(lines[:resume]))
-    tail = _parse_resilient(lines[resume:], path, issues, offset + resume)
+    head = parser.parse("\n".join(lines[:resume]))
+    tail = _parse_resilient(lines[resume:], path, issues, offset + resume, parser)
     for token in tail:  # token lines are relative to the part they were parsed from
         if token.map:
             token.map = [token.map[0] + resume, token.map[1] + resume]
     return head + tail
 
 
-def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_chars: int = 500) -> ParsedFile:
+def parse_markdown(
+    text: str,
+    path: str,
+    *,
+    max_labels: int = 50,
+    max_heading_chars: int = 500,
+    layout: str = "auto",
+    front: dict | None = None,
+    indented_code: bool = True,
+) -> ParsedFile:
     """Parse Markdown ``text`` read from ``path`` (used in messages and provenance).
 
     Args:
@@ -427,6 +455,12 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
         path: the file's name as the user gave it (relative to the ingest root).
         max_labels: labels beyond this in one heading are dropped (with a warning).
         max_heading_chars: longer headings are not taken as terms (with a warning).
+        layout: ``auto`` (a note when there is front matter or no heading below H1),
+            ``note`` (one term, whatever the headings) or ``headings`` (a glossary page
+            when there is any heading below H1, front matter or not).
+        front: front matter a dialect reader already read (``title``, ``aliases``,
+            ``prerequisites``); the text then carries none.
+        indented_code: whether four spaces of indentation make a code block (not in MDX).
 
     Returns:
         The entries, page URL, H1 sections and the issues met on the way.
@@ -434,14 +468,16 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
     issues: list[Issue] = []
     # CommonMark ends lines at CR too: split the same way markdown-it counts, so token lines match ours.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    tokens = _parse_resilient(text.split("\n"), path, issues)
+    parser = _PARSER if indented_code else _NO_INDENTED_CODE_PARSER
+    tokens = _parse_resilient(text.split("\n"), path, issues, parser=parser)
     url = None
-    front: dict = {}
+    given = front
+    front = dict(given or {})
     for token in tokens:
         if token.type == "html_block" and (match := _URL_COMMENT.search(token.content)):
             url = match.group(1).rstrip("#")
             break
-    if tokens and tokens[0].type == "front_matter":
+    if tokens and tokens[0].type == "front_matter" and given is None:
         try:
             loaded = yaml.safe_load(tokens[0].content)
             front = loaded if isinstance(loaded, dict) else {}
@@ -458,7 +494,8 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
             )
 
     headings = [i for i, t in enumerate(tokens) if t.type == "heading_open"]
-    is_note = bool(front) or not any(tokens[i].tag != "h1" for i in headings)
+    has_terms = any(tokens[i].tag != "h1" for i in headings)
+    is_note = layout == "note" or not has_terms or (layout == "auto" and bool(front))
     parsed = ParsedFile(path=path, entries=[], url=url, sections=[], issues=issues)
 
     if is_note:
@@ -470,12 +507,12 @@ def parse_markdown(text: str, path: str, *, max_labels: int = 50, max_heading_ch
         _glossary_entries(tokens, headings, path, parsed, max_labels, max_heading_chars)
     for entry in parsed.entries:
         entry.url = entry.url or url
-    parsed.has_term_links = any(_is_term_href(ref) for entry in parsed.entries for ref in entry.refs)
+    parsed.has_term_links = any(is_term_ref(ref) for entry in parsed.entries for ref in entry.refs)
     return parsed
 
 
-def _is_term_href(ref: Ref) -> bool:
-    if ref.kind == "wikilink":
+def is_term_ref(ref: Ref) -> bool:
+    if ref.kind in ("wikilink", "id"):
         return True
     target = ref.target.split("#")[0].split("?")[0]
     return target.endswith((".md", ".markdown")) or (not target and "#" in ref.target)
@@ -719,7 +756,8 @@ def _note_entry(tokens, headings, front: dict, path: str, issues: list[Issue], m
         note=True,
     )
     _write_body(entry, tokens[body_start:], issues)
-    entry.prerequisites.extend(_front_matter_prerequisites(front, tokens[0] if front else None))
+    front_token = tokens[0] if tokens and tokens[0].type == "front_matter" else None
+    entry.prerequisites.extend(_front_matter_prerequisites(front, front_token if front else None))
     if not headings and not front and not entry.definition.strip():
         return None  # nothing visible (e.g. only HTML comments): not a term
     return entry

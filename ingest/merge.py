@@ -24,7 +24,7 @@ The rule (also in the README):
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from kg.labels import is_abbreviation_of, normalize, slugify
 from kg.model import Issue, Label
@@ -130,12 +130,27 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
     return ordered, issues
 
 
-def concept_ids(label_lists: list[list[Label]], taken: set[str] = frozenset()) -> list[str]:
+def concept_ids(
+    label_lists: list[list[Label]], taken: set[str] = frozenset(), stated: list[str | None] | None = None
+) -> list[str]:
     """Stable ids: the slug of the English prefLabel (else the first label), made
-    unique with ``-2``, ``-3`` in order of first appearance (and apart from ``taken``)."""
+    unique with ``-2``, ``-3`` in order of first appearance (and apart from ``taken``).
+
+    A concept whose page states its id (``stated``, as Hugo's ``id``) gets that id's slug
+    when no other concept states it and it is not ``taken``.
+
+    >>> concept_ids([[Label("Pod", "en")], [Label("Container", "en")]], stated=["pod-x", None])
+    ['pod-x', 'container']
+    """
+    wished = [slugify(s) if s else None for s in (stated or [None] * len(label_lists))]
+    counts = Counter(w for w in wished if w)
+    granted = [w if w and counts[w] == 1 and w not in taken else None for w in wished]
     ids: list[str] = []
-    used: set[str] = set(taken)
-    for labels in label_lists:
+    used: set[str] = set(taken) | {g for g in granted if g}
+    for labels, grant in zip(label_lists, granted, strict=True):
+        if grant:
+            ids.append(grant)
+            continue
         english = next((l.text for l in labels if l.lang == "en"), None)
         base = slugify(english or (labels[0].text if labels else "concept"))
         candidate, n = base, 1

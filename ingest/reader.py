@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kg.model import Issue
 
-MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd", ".mdx"}
 SKOS_SUFFIXES = {".ttl", ".rdf", ".owl", ".xml", ".jsonld", ".json-ld", ".nt", ".n3"}
 #: The author's prerequisite corrections, kept beside the glossary (see ``ingest.overrides``).
 OVERRIDES_NAME = "kg-prerequisites.yaml"
