@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kg.errors import BadParameterError, KGError, StoreError
+from kg.errors import BadParameterError, KGError, RemoteStoreError, StoreError
 from kg.formats import resolve_format
 from kg.glossary import Glossary
 from kg.model import Issue
@@ -29,6 +29,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except RemoteStoreError as error:  # the SPARQL store of --to/--from: exit code 3
+            from api.replica_cli import RemoteStoreFailed
+
+            raise RemoteStoreFailed(_one_line(error)) from None
         except KGError as error:
             raise click.ClickException(_one_line(error)) from None
 
@@ -116,22 +120,45 @@ def cli() -> None:
     """Knowledge graph over Markdown technical glossaries."""
 
 
+def _dialect_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from ingest.dialects import canonical
+
+    try:
+        return canonical(value) if value is not None else None
+    except KGError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Ingest even when the files are unchanged.")
+@click.option("--dialect", metavar="NAME", default=None, callback=_dialect_option,
+              help="Markdown dialect: auto (each file by evidence; KG_DIALECT), plain, hugo, mkdocs, docusaurus, "
+                   "mdbook. Naming one reads the files again even when unchanged.")
+@click.option("--to", "target", metavar="URL", default=None,
+              help="Then publish the current version to the SPARQL 1.1 store at URL (KG_SPARQL_* settings).")
 @json_option
 @pass_settings
-def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bool) -> None:
+def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: str | None, target: str | None,
+           as_json: bool) -> None:
     """Read Markdown files or folders and SKOS files into a new store version.
 
     Exit code: 0 when everything was read (or nothing changed), 1 when some input
-    was lost (named on stderr), 2 when nothing could be ingested.
+    was lost (named on stderr), 2 when nothing could be ingested, 3 when the SPARQL
+    store of --to could not be reached (then nothing is ingested) or written.
     """
+    from api.replica_cli import connect, publish_after_ingest, published_line
+
+    if dialect is not None:
+        # The store's "unchanged" check does not know the dialect, so another one must re-read.
+        settings, force = settings.model_copy(update={"dialect": dialect}), True
+    remote = connect(settings, target) if target else None  # unreachable: fail before writing anything
     progress = _Progress()
     try:
         outcome = update_store(list(paths), settings, progress=progress, force=force)
     finally:
         progress.close()
+    published, failure = publish_after_ingest(settings, remote, target, outcome) if remote else (None, None)
     result = outcome.result
     problems = [i for i in outcome.issues if i.severity != "info"]
     if as_json:
@@ -144,6 +171,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bo
                 "files": result.files_read if result else None,
                 "issues": [i.to_dict() for i in outcome.issues],
                 "exit_code": outcome.exit_code,
+                **({"published": published.to_dict() if published else None} if target else {}),
             }
         )
     elif result is None:
@@ -161,6 +189,10 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, as_json: bo
             click.echo(f"version {outcome.version}: {summary}")
         else:
             click.echo(f"nothing ingested ({summary}); the store was not changed", err=True)
+    if published and not as_json:
+        click.echo(published_line(published))
+    if failure:
+        raise failure
     sys.exit(outcome.exit_code)
 
 
@@ -175,8 +207,10 @@ def _issue_line(issue: Issue) -> str:
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Server processes (default 1; KG_WORKERS). Each loads the store; reloads reach each one.")
+@click.option("--from", "source", metavar="URL", default=None,
+              help="Serve what `kg ingest --to URL` published in the SPARQL 1.1 store at URL, and follow it.")
 @pass_settings
-def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None, source: str | None) -> None:
     """Serve the HTTP API and the web pages; an empty store is first filled with the bundled glossary."""
     import os
 
@@ -186,6 +220,14 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
 
     settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
                                            if v is not None})
+    if source:  # the store's publication becomes the local store's current version, then is followed
+        from api.replica_cli import start_replica
+
+        progress = _Progress()
+        try:
+            settings, _follower = start_replica(settings, source, progress=progress)
+        finally:
+            progress.close()
     # Prepared before uvicorn starts so that progress and errors read like any command's.
     progress = _Progress()
     try:
@@ -197,6 +239,8 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     if settings.workers > 1:
         # Each worker process builds its app from the environment (api.app:create_app reads Settings()).
         os.environ["KG_STORE"] = str(settings.store)
+        if source:  # a replica serves the publisher's URIs; the follower (a daemon thread) stays in this process
+            os.environ.update({"KG_BASE_URI": settings.base_uri, "KG_SCHEME_TITLE": settings.scheme_title})
         uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, host=settings.host,
                     port=settings.port, log_config=_log_config())
         return
@@ -716,6 +760,48 @@ def bench_graph_command(settings: Settings, rounds: int, as_json: bool) -> None:
     _print_bench(rows, as_json, format_latency)
 
 
+def _sizes(context: click.Context, parameter: click.Parameter, value: str) -> list[int]:
+    try:
+        sizes = [int(float(part)) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give sizes separated by commas, such as 1000,10000,1e5") from None
+    if any(size < 10 for size in sizes):
+        raise click.BadParameter("every size must be at least 10")
+    return sizes
+
+
+@bench.command(name="scale")
+@click.option("--sizes", default="1000,10000,100000", show_default=True, callback=_sizes,
+              help="Glossary sizes (concepts), comma-separated; 1e5 is accepted.")
+@click.option("--vectors", "vector_sizes", default="100000,1000000", show_default=True, callback=_sizes,
+              help="Vector counts for the vector-only part (recall@10 against exact search).")
+@click.option("--baseline-max", type=int, default=100_000, show_default=True,
+              help="Largest size the naive baseline is run at (it holds everything in rdflib).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/scale"),
+              show_default=True, help="Where scale.json, scale.md and scale.png are written.")
+@json_option
+def bench_scale_command(sizes: list[int], vector_sizes: list[int], baseline_max: int, out: Path,
+                        as_json: bool) -> None:
+    """Synthetic glossaries of each size: ingest stages, store size, cold start, search,
+    learning path and related latency, beside a naive rdflib + NetworkX + numpy baseline run
+    on the same concepts; and our vector index against exact search. Each size runs in a
+    process of its own; this takes minutes at 100,000 concepts."""
+    from kg.bench_scale import format_table, plot, run
+
+    results = run(sizes, vector_sizes, out, baseline_max=baseline_max,
+                  progress=lambda message: click.echo(message, err=True))
+    table = format_table(results)
+    (out / "scale.md").write_text(table + "\n", encoding="utf-8")
+    try:
+        plot(results, out / "scale.png")
+    except ImportError:
+        click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
+    if as_json:
+        _print_json(results)
+    else:
+        click.echo(table)
+
+
 @bench.command(name="pages")
 @click.option("--rounds", type=click.IntRange(5, 10_000), default=200, show_default=True, help="Requests per page.")
 @click.option("--loads", type=click.IntRange(1, 100), default=10, show_default=True,
@@ -759,6 +845,11 @@ def bench_load_command(settings: Settings, seconds: float, connections: int, wor
 from api.graph_cli import register as _register_graph_commands  # noqa: E402
 
 _register_graph_commands(cli)
+
+# kg pull (beside ingest --to and serve --from).
+from api.replica_cli import register as _register_replica_commands  # noqa: E402
+
+_register_replica_commands(cli)
 
 
 def main() -> None:

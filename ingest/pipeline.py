@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import binascii
 import posixpath
 from collections import defaultdict
@@ -15,8 +16,9 @@ from kg.labels import normalize, slugify, split_labels, text_lang
 from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
 from kg.settings import Settings
 
-from .markdown import Entry, ParsedFile, Ref, parse_markdown
-from .mentions import MentionMatcher
+from .dialects import MarkdownReader
+from .markdown import Entry, ParsedFile, Ref
+from .mentions import MentionMatcher, fold
 from .merge import concept_ids, group_entries
 from .overrides import Overrides, apply_overrides, load_overrides
 from .reader import InputFile, discover, file_digest, read_text
@@ -54,36 +56,36 @@ def ingest_paths(
         Concepts, collections, every issue met (with file and line), source hashes.
     """
     settings = settings or Settings()
+    # Each Markdown file is read in its site dialect (ingest.dialects), once all are known.
+    markdown = MarkdownReader(settings.dialect, settings.max_labels_per_heading, settings.max_heading_chars,
+                              workers=settings.ingest_workers or os.cpu_count() or 1)
     files, issues = discover([Path(p) for p in paths])
     result = IngestResult(issues=issues)
-    parsed: list[ParsedFile] = []
     corrections: list[Overrides] = []
-    for n, item in enumerate(files, 1):
+    done = 0
+
+    def tick(name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, len(files), name)
+
+    for item in files:
         text, read_issues = read_text(item, settings.max_file_bytes)
         result.issues.extend(read_issues)
         if text is not None:
             result.sources[item.name] = file_digest(item.path)
             result.files_read += 1
             if item.kind == "markdown":
-                try:
-                    parsed.append(
-                        parse_markdown(
-                            text,
-                            item.name,
-                            max_labels=settings.max_labels_per_heading,
-                            max_heading_chars=settings.max_heading_chars,
-                        )
-                    )
-                except RecursionError:
-                    result.issues.append(
-                        Issue("too_deep", "nesting too deep to parse; skipped", item.name, severity="error")
-                    )
+                markdown.add(item, text)
+                continue  # counted when parsed
             elif item.kind == "overrides":  # applied once every concept is built
                 corrections.append(load_overrides(item.path, text, item.name))
             else:
                 _import_skos(item, text, result, settings)
-        if progress:
-            progress(n, len(files), item.name)
+        tick(item.name)
+    parsed, dialect_issues = markdown.read(tick)
+    result.issues.extend(dialect_issues)
     for file in parsed:
         result.issues.extend(file.issues)
     _build_concepts(parsed, result)
@@ -156,9 +158,12 @@ class _Resolver:
         self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
         self.by_file: dict[str, list[Entry]] = defaultdict(list)
         self.by_stem: dict[str, list[Entry]] = defaultdict(list)
+        self.by_id: dict[str, list[Entry]] = defaultdict(list)  # ids pages state (Hugo `id`, a slug)
         for entry in entries:
             self.by_file[entry.file].append(entry)
-            self.by_stem[normalize(PurePosixPath(entry.file).stem)].append(entry)
+            self.by_stem[normalize(_page_name(entry.file))].append(entry)
+            for stated in entry.ids:
+                self.by_id[normalize(stated)].append(entry)
             for anchor in entry.anchors:
                 self.by_file_anchor.setdefault((entry.file, anchor), entry)
                 self.by_anchor[anchor].append(entry)
@@ -187,6 +192,8 @@ class _Resolver:
 
     def resolve(self, ref: Ref, here: str) -> str | None:
         """Concept id a written reference points to, or None."""
+        if ref.kind in ("id", "site"):
+            return self._by_id(ref.target)
         if ref.kind == "wikilink":
             title, _, heading = ref.target.partition("#")
             title = title.strip()
@@ -216,11 +223,32 @@ class _Resolver:
             return self.entry_concept[self.by_file[file][0].key]
         return None
 
+    def _by_id(self, target: str) -> str | None:
+        """A term named by a stated id, else by the name of a one-term page, else by label;
+        ``name#anchor`` is the anchor's term on a page of terms."""
+        name, _, anchor = target.partition("#")
+        if anchor and (entries := self.by_anchor.get(anchor)):
+            here = [e for e in entries if normalize(_page_name(e.file)) == normalize(name)]
+            return self.entry_concept[(here or entries)[0].key]
+        key = normalize(name)
+        if entries := self.by_id.get(key):
+            return self.entry_concept[entries[0].key]
+        for entry in self.by_stem.get(key, []):  # a page of many terms is named by none of them
+            if len({self.entry_concept[e.key] for e in self.by_file[entry.file]}) == 1:
+                return self.entry_concept[entry.key]
+        return self._by_label(name) or self._by_label(name.replace("-", " ").replace("_", " "))
+
     def _in_file(self, file: str, heading: str) -> str | None:
         for entry in self.by_file.get(file, []):
             if normalize(entry.heading) == normalize(heading):
                 return self.entry_concept[entry.key]
         return None
+
+
+def _page_name(file: str) -> str:
+    """What a site calls a page: its file stem, or its folder's name for ``index.md``."""
+    path = PurePosixPath(file)
+    return path.parent.name if path.stem.lower() in ("index", "_index") and path.parent.name else path.stem
 
 
 def _decode_anchor(anchor: str) -> str | None:
@@ -232,7 +260,7 @@ def _decode_anchor(anchor: str) -> str | None:
 
 def _is_internal(ref: Ref) -> bool:
     """A link to a term (a Markdown file or an anchor), not to a web page."""
-    if ref.kind == "wikilink":
+    if ref.kind in ("wikilink", "id", "site"):
         return True
     parts = urlsplit(ref.target)
     if parts.scheme in ("mailto", "tel", "data", "javascript"):
@@ -264,15 +292,20 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     merge_issues = synonym_issues + merge_issues
     groups = [[entries[i] for i in members] for members in index_groups]
     group_labels = [_merged_labels(group, redirects) for group in groups]
-    ids = concept_ids(group_labels, taken={c.id for c in result.concepts})  # SKOS ids came first
+    stated = [next((i for e in group for i in e.ids[:1]), None) for group in groups]
+    ids = concept_ids(group_labels, taken={c.id for c in result.concepts}, stated=stated)  # SKOS ids came first
 
     file_collections: dict[str, tuple[Collection, dict[str, Collection]]] = {}
+    collection_ids = {c.id for c in result.collections}
     for file in parsed:
         whole, sections = _collection_ids(file)
         file_collections[file.path] = (whole, sections)
-        if file.entries and whole.id not in {c.id for c in result.collections}:
+        if file.entries and whole.id not in collection_ids:
+            collection_ids.add(whole.id)
             result.collections.append(whole)
         result.collections.extend(sections.values())
+    tags = _tag_collections(entries, {c.id for c in result.collections})
+    result.collections.extend(tags.values())
 
     entry_concept: dict[str, str] = {}
     concepts: list[Concept] = []
@@ -280,7 +313,7 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
         collections: list[str] = []
         for entry in group:
             whole, sections = file_collections[entry.file]
-            for collection in (whole, sections.get(entry.section or "")):
+            for collection in (whole, sections.get(entry.section or ""), *(tags[slugify(t)] for t in entry.tags)):
                 if collection and collection.id not in collections:
                     collections.append(collection.id)
             entry_concept[entry.key] = concept_id
@@ -328,6 +361,8 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
             if not _is_internal(ref):
                 continue
             target = resolver.resolve(ref, entry.file)
+            if target is None and ref.kind == "site":
+                continue  # a page of the site that is no term: an outside link
             if target is None:
                 result.issues.append(
                     Issue(
@@ -361,8 +396,9 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                     Source(entry.file, ref.line, entry.url),
                 )
             )
+        folded = fold(entry.definition)
         for segment in entry.segments:
-            for mention in matcher.find(entry.definition, segment.start, segment.end):
+            for mention in matcher.find(entry.definition, segment.start, segment.end, folded=folded):
                 if mention.target == concept.id:
                     continue
                 # In a page that links its terms, an unlinked mention is reported (once per
@@ -391,6 +427,23 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                 )
     _resolve_prerequisites(entries, by_id, entry_concept, resolver, label_index, result)
     result.concepts.extend(concepts)
+
+
+def _tag_collections(entries: list[Entry], taken: set[str]) -> dict[str, Collection]:
+    """One collection per tag (front matter ``tags``), by the tag's slug, apart from ``taken`` ids."""
+    found: dict[str, Collection] = {}
+    for entry in entries:
+        for tag in entry.tags:
+            key = slugify(tag)
+            if key not in found:
+                base = candidate = f"tag-{key}"
+                n = 1
+                while candidate in taken:
+                    n += 1
+                    candidate = f"{base}-{n}"
+                taken.add(candidate)
+                found[key] = Collection(candidate, tag)
+    return found
 
 
 def _resolve_prerequisites(

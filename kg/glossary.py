@@ -179,10 +179,13 @@ class Glossary:
 
     @cached_property
     def prerequisites(self) -> nx.DiGraph:
-        """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``)."""
+        """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``);
+        read from the store version when it was saved there by the same model."""
+        from kg.prereq_store import load_dag
         from kg.prereqs import prerequisite_graph
 
-        return prerequisite_graph(self)
+        saved = load_dag(self.directory)
+        return saved if saved is not None else prerequisite_graph(self)
 
     def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,
                       limit: int | None = None, min_confidence: float | None = None) -> dict[str, Any]:

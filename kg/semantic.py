@@ -188,7 +188,7 @@ def glosser_for(settings) -> JapaneseGlosser | None:
         return _glossers["default"]
 
 
-def build_into(directory: Path, result, settings, progress=None) -> dict[str, Any]:
+def build_into(directory: Path, result, settings, progress=None, glossary: Glossary | None = None) -> dict[str, Any]:
     """Embed an ingest result and save its dense index into a store version being built.
 
     Only texts missing from the embedding cache (``settings.embedding_cache_dir``) are
@@ -201,7 +201,7 @@ def build_into(directory: Path, result, settings, progress=None) -> dict[str, An
     from kg.glossary import Glossary
 
     encoder = get_encoder(settings.model)
-    glossary = Glossary.from_ingest(result, settings)
+    glossary = glossary or Glossary.from_ingest(result, settings)
     encode_progress = None
     if progress is not None:
 

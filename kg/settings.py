@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(20 * 1024 * 1024, description="Larger input files are skipped with a warning.")
     max_labels_per_heading: int = Field(50, description="Labels beyond this in one heading are dropped with a warning.")
     max_heading_chars: int = Field(500, description="Longer headings are not terms (warned).")
+    ingest_workers: int = Field(0, ge=0, description="Processes that parse Markdown when there are hundreds of "
+                                                     "files (0: one per CPU).")
+    dialect: str = Field("auto", description="Markdown dialect of the input: `auto` (each file by evidence), "
+                                             "`plain`, `hugo`, `mkdocs`, `docusaurus` or `mdbook` "
+                                             "(see ingest.dialects).")
     host: str = "127.0.0.1"
     port: int = 8000
     reload_interval: float = Field(1.0, description="Seconds between checks for a newer store version while serving.")
@@ -57,6 +63,20 @@ class Settings(BaseSettings):
     gloss_japanese: bool = Field(True, description="Gloss Japanese into English (JMdict) before embedding; "
                                                    "for English-only models such as the default.")
     hnsw_ef_search: int = Field(128, ge=1, description="HNSW query-time beam width (recall vs speed).")
+    # -- a SPARQL 1.1 store to publish to and serve from (kg.sparql_store, kg.replication) --
+    sparql_layout: Literal["oxigraph", "fuseki", "graphdb", "virtuoso"] = Field(
+        "oxigraph", description="Which endpoints the URL of `kg ingest --to` / `kg serve --from` has "
+                                "(see kg.sparql_store.LAYOUTS); each can be overridden below.")
+    sparql_query_url: str | None = Field(None, description="SPARQL Query endpoint (overrides the layout's).")
+    sparql_update_url: str | None = Field(None, description="SPARQL Update endpoint (overrides the layout's).")
+    sparql_gsp_url: str | None = Field(None, description="Graph Store Protocol endpoint (overrides the layout's).")
+    sparql_graph: str | None = Field(None, description="Named graph the SKOS is published in (default: the "
+                                                       "scheme URI, KG_BASE_URI).")
+    sparql_user: str | None = Field(None, description="User for the store's HTTP Basic or Digest authentication.")
+    sparql_password: SecretStr | None = Field(None, description="Password of `sparql_user`.")
+    sparql_timeout: float = Field(60.0, gt=0, description="Seconds one request to the SPARQL store may take.")
+    sparql_poll_interval: float = Field(10.0, ge=0, description="Seconds between checks of the store for a newer "
+                                                                "publication by `kg serve --from` (0: never).")
 
     @property
     def embedding_cache_dir(self) -> Path:

@@ -48,6 +48,7 @@ def settings_fingerprint(settings: Settings) -> dict[str, Any]:
         "max_file_bytes": settings.max_file_bytes,
         "max_labels_per_heading": settings.max_labels_per_heading,
         "max_heading_chars": settings.max_heading_chars,
+        "dialect": settings.dialect,  # another dialect reads the same files otherwise
         # What the dense index is built with: another model or layout means re-embedding.
         "semantic_index": settings.semantic_index,
         "model": settings.model if settings.semantic_index else None,
@@ -286,10 +287,14 @@ class Store:
         return path
 
     def _commit(self, staging: Path, result: IngestResult, settings: Settings, extra: dict | None,
-                inputs: list[Path | str] | None) -> str:
-        """Fill ``staging``, rename it to a version and switch ``CURRENT`` (caller holds the lock)."""
+                inputs: list[Path | str] | None, version: str | None = None) -> str:
+        """Fill ``staging``, rename it to a version and switch ``CURRENT`` (caller holds the lock).
+
+        ``version`` keeps an id made elsewhere (a replica takes its publisher's); a new one by default.
+        """
         try:
-            version = new_version_id()
+            if version is None or not _VERSION_RE.match(version) or (self.versions_dir / version).exists():
+                version = new_version_id()
             severities = Counter(issue.severity for issue in result.issues)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
@@ -378,8 +383,59 @@ class UpdateOutcome:
         return 1 if any(issue.severity == "error" for issue in self.issues) else 0
 
 
+def _build_layers(staging: Path, result: IngestResult, settings: Settings, extra: dict | None,
+                  progress: Progress | None, stage: Callable[[str], Any] | None = None) -> dict:
+    """Save what later layers need beside the concepts: the prerequisite DAG (inferred once
+    here, so that no server start pays for it) and the dense index. Returns the manifest's
+    ``extra`` with their entries."""
+    from kg.glossary import Glossary
+    from kg.prereq_store import save_dag
+
+    stage = stage or (lambda name: contextlib.nullcontext())
+    with stage("prerequisites"):
+        glossary = Glossary.from_ingest(result, settings)
+        extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites)}
+    if settings.semantic_index:
+        from kg.semantic import build_into
+
+        with stage("embed"):
+            extra["index"] = build_into(staging, result, settings, progress, glossary=glossary)
+    return extra
+
+
+def write_result(result: IngestResult, settings: Settings, *, extra: dict | None = None,
+                 inputs: list[Path | str] | None = None, version: str | None = None,
+                 progress: Progress | None = None) -> str:
+    """Write concepts read from elsewhere (not from files: a SPARQL store) as the new current
+    version of ``settings.store``, with its dense index when ``settings.semantic_index``.
+
+    Args:
+        result: the concepts, collections and issues, with ``sources`` as the manifest records them.
+        settings: the store, and what the index is built with (through the embedding cache).
+        extra: manifest entries of later layers.
+        inputs: recorded in the manifest.
+        version: the id to use (kept when free and well formed; see ``Store._commit``).
+        progress: as for ``update_store``.
+
+    Returns:
+        The id of the version now current.
+    """
+    store = Store(settings.store)
+    with store.locked():
+        store.collect_garbage()
+        staging = store._staging()
+        if result.concepts:
+            try:
+                extra = _build_layers(staging, result, settings, extra, progress)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return store._commit(staging, result, settings, extra, inputs, version)
+
+
 def update_store(paths: list[Path | str], settings: Settings, progress: Progress | None = None,
-                 force: bool = False, extra: dict | None = None) -> UpdateOutcome:
+                 force: bool = False, extra: dict | None = None,
+                 stage: Callable[[str], contextlib.AbstractContextManager] | None = None) -> UpdateOutcome:
     """Ingest ``paths`` into ``settings.store`` unless their contents are already current.
 
     Sources are hashed before anything is parsed: when every file name and hash,
@@ -394,11 +450,15 @@ def update_store(paths: list[Path | str], settings: Settings, progress: Progress
         progress: called as ``progress(done, total, file_name)`` per file parsed.
         force: ingest even when nothing changed.
         extra: manifest entries of later layers (see ``Store.write``).
+        stage: wraps each stage (``parse``, ``prerequisites``, ``embed``, ``write``) as
+            ``with stage(name):``; the scale benchmark times and weighs them with it.
 
     Returns:
         An ``UpdateOutcome``; its ``exit_code`` is what the CLI exits with.
     """
     from ingest.pipeline import ingest_paths
+
+    stage = stage or (lambda name: contextlib.nullcontext())
     from ingest.reader import discover, file_digest
 
     store = Store(settings.store)
@@ -423,15 +483,14 @@ def update_store(paths: list[Path | str], settings: Settings, progress: Progress
         # Staged before parsing so that a build in progress is visible (and cleaned if killed).
         staging = store._staging()
         try:
-            result = ingest_paths(paths, settings, progress)
+            with stage("parse"):
+                result = ingest_paths(paths, settings, progress)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        if result.concepts and settings.semantic_index:
+        if result.concepts:
             try:
-                from kg.semantic import build_into
-
-                extra = {**(extra or {}), "index": build_into(staging, result, settings, progress)}
+                extra = _build_layers(staging, result, settings, extra, progress, stage)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -441,5 +500,6 @@ def update_store(paths: list[Path | str], settings: Settings, progress: Progress
             issues = [*result.issues, Issue("nothing_ingested", f"no concept could be read from the input; {kept}",
                                             severity="error")]
             return UpdateOutcome(current, changed=False, result=result, issues=issues)
-        version = store._commit(staging, result, settings, extra, list(paths))
+        with stage("write"):
+            version = store._commit(staging, result, settings, extra, list(paths))
         return UpdateOutcome(version, changed=True, result=result, issues=list(result.issues))
