@@ -161,6 +161,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     published, failure = publish_after_ingest(settings, remote, target, outcome) if remote else (None, None)
     result = outcome.result
     problems = [i for i in outcome.issues if i.severity != "info"]
+    embedded = _embedding_counts(settings, outcome.version) if outcome.changed else None
     if as_json:
         _print_json(
             {
@@ -171,6 +172,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
                 "files": result.files_read if result else None,
                 "issues": [i.to_dict() for i in outcome.issues],
                 "exit_code": outcome.exit_code,
+                "embedded": embedded,
                 **({"published": published.to_dict() if published else None} if target else {}),
             }
         )
@@ -185,6 +187,9 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
             f"{len(result.concepts)} concepts, {len(result.collections)} collections from "
             f"{result.files_read} files; {errors} errors, {len(problems) - errors} warnings, {notes} notes"
         )
+        if embedded and embedded.get("encoded") is not None:
+            # Only texts the embedding cache lacks are encoded: after a small edit, a handful.
+            summary += f"; embedded {embedded['encoded']} new text(s), {embedded['from_cache']} from the cache"
         if outcome.changed:
             click.echo(f"version {outcome.version}: {summary}")
         else:
@@ -194,6 +199,17 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     if failure:
         raise failure
     sys.exit(outcome.exit_code)
+
+
+def _embedding_counts(settings: Settings, version: str | None) -> dict[str, Any] | None:
+    """How many passages a new version encoded and took from the cache (None: no dense index)."""
+    from kg.store import Store
+
+    try:
+        index = Store(settings.store).manifest(version).get("extra", {}).get("index")
+    except KGError:
+        return None
+    return {"encoded": index.get("encoded"), "from_cache": index.get("from_cache")} if index else None
 
 
 def _issue_line(issue: Issue) -> str:
