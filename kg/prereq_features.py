@@ -298,10 +298,12 @@ def _refd(graph: nx.DiGraph, a: str, b: str) -> float:
     """RefD(a, b) > 0 when a's references point to b more than b's point to a (b is needed for a)."""
 
     def share(x: str, y: str) -> float:
-        refs = graph.succ[x].keys() - {y}
+        # The adjacency dicts themselves: set operations on their keys run in C (the views
+        # networkx hands out would test membership one Python call at a time).
+        refs = graph._succ[x].keys() - {y}
         if not refs:
             return 0.0
-        return len(refs & graph.pred[y].keys()) / len(refs)  # refs that link to y, as a set operation
+        return len(refs & graph._pred[y].keys()) / len(refs)  # refs that link to y
 
     return share(a, b) - share(b, a)
 

@@ -180,12 +180,8 @@ class _TopologicalOrder:
     nothing, one that does not costs a search of the nodes between its two ends."""
 
     def __init__(self, nodes, edges) -> None:
-        # Start from an order most edges agree with: by weighted out- minus in-degree.
-        balance: dict[str, float] = dict.fromkeys(nodes, 0.0)
-        for a, b in edges:
-            balance[a] += 1.0
-            balance[b] -= 1.0
-        ranked = sorted(nodes, key=lambda node: (-balance[node], node))
+        # Start from an order few edges disagree with, so that few edges need a search.
+        ranked = _feedback_order(nodes, edges)
         self.position = {node: n for n, node in enumerate(ranked)}
         self.succ: dict[str, list[str]] = {node: [] for node in nodes}
         self.pred: dict[str, list[str]] = {node: [] for node in nodes}
@@ -229,6 +225,54 @@ class _TopologicalOrder:
                     add(node)
                     push(node)
         return list(seen)
+
+
+def _feedback_order(nodes, edges) -> list[str]:
+    """An order of ``nodes`` most ``edges`` go forward in (Eades, Lin and Smyth, 1993): sinks
+    go to the end and sources to the front as they appear, else the node whose out-degree
+    most exceeds its in-degree goes to the front. Linear but for the heap."""
+    import heapq
+
+    succ: dict[str, set[str]] = {node: set() for node in nodes}
+    pred: dict[str, set[str]] = {node: set() for node in nodes}
+    for a, b in edges:
+        succ[a].add(b)
+        pred[b].add(a)
+    heap = [(len(pred[n]) - len(succ[n]), n) for n in nodes]
+    heapq.heapify(heap)
+    front: list[str] = []
+    back: list[str] = []
+    left = set(nodes)
+    pending = [n for n in nodes if not succ[n] or not pred[n]]
+
+    def remove(node: str) -> None:
+        left.discard(node)
+        for other in succ.pop(node):
+            pred[other].discard(node)
+            if other in left:
+                heapq.heappush(heap, (len(pred[other]) - len(succ[other]), other))
+                if not pred[other]:
+                    pending.append(other)
+        for other in pred.pop(node):
+            succ[other].discard(node)
+            if other in left:
+                heapq.heappush(heap, (len(pred[other]) - len(succ[other]), other))
+                if not succ[other]:
+                    pending.append(other)
+
+    while left:
+        while pending:
+            node = pending.pop()
+            if node in left:
+                (back if not succ[node] else front).append(node)
+                remove(node)
+        if not left:
+            break
+        delta, node = heapq.heappop(heap)
+        if node in left and delta == len(pred[node]) - len(succ[node]):
+            front.append(node)
+            remove(node)
+    return front + back[::-1]
 
 
 @dataclass
