@@ -316,12 +316,13 @@ def format_table(results: dict[str, Any]) -> str:
             f"{pair(row, ('learning_path', 'p50_ms'), 2)}; {pair(row, ('learning_path', 'p99_ms'), 2)} | "
             f"{pair(row, ('related', 'p50_ms'), 2)}; {pair(row, ('related', 'p99_ms'), 2)} |")
     lines += ["", "Stages of our ingest (seconds, peak MiB):", "",
-              "| N | " + " | ".join(("parse", "prerequisites", "embed", "write")) + " |", "|---|---|---|---|---|"]
+              "| N | " + " | ".join(("parse", "prerequisites", "lexical", "embed", "write")) + " |",
+              "|---|---|---|---|---|---|"]
     for row in results["sizes"]:
         stages = row["ours"]["stages"]
         lines.append(f"| {row['n']:,} | " + " | ".join(
             f"{stages[s]['seconds']:.1f} s, {stages[s]['peak_mb']:,.0f}" if s in stages else "–"
-            for s in ("parse", "prerequisites", "embed", "write")) + " |")
+            for s in ("parse", "prerequisites", "lexical", "embed", "write")) + " |")
     if results.get("vectors"):
         lines += ["", "| vectors | our index | build s | p50 / p99 ms (exact numpy) | recall@10 |",
                   "|---|---|---|---|---|"]

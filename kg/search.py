@@ -224,4 +224,8 @@ def open_engine(glossary: Glossary) -> SearchEngine:
             semantic = SemanticIndex.load(directory, encoder, glosser, ef_search=settings.hnsw_ef_search)
         else:
             semantic = SemanticIndex.build(glossary, encoder, glosser, hnsw=hnsw_params(settings))
-    return SearchEngine(glossary, LabelMatcher(concepts), LexicalIndex(concepts), semantic)
+    from kg.lexical_store import load_lexical
+
+    saved = load_lexical(glossary.directory)
+    labels, lexical = saved if saved is not None else (LabelMatcher(concepts), LexicalIndex(concepts))
+    return SearchEngine(glossary, labels, lexical, semantic)

@@ -395,6 +395,12 @@ def _build_layers(staging: Path, result: IngestResult, settings: Settings, extra
     with stage("prerequisites"):
         glossary = Glossary.from_ingest(result, settings)
         extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites)}
+    with stage("lexical"):
+        from kg.lexical import LabelMatcher, LexicalIndex
+        from kg.lexical_store import save_lexical
+
+        concepts = list(glossary.concepts.values())
+        save_lexical(staging, LabelMatcher(concepts), LexicalIndex(concepts))
     if settings.semantic_index:
         from kg.semantic import build_into
 
