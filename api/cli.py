@@ -149,9 +149,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     """
     from api.replica_cli import connect, publish_after_ingest, published_line
 
-    if dialect is not None:
-        # The store's "unchanged" check does not know the dialect, so another one must re-read.
-        settings, force = settings.model_copy(update={"dialect": dialect}), True
+    if dialect is not None:  # in the settings fingerprint: another dialect re-reads unchanged files
+        settings = settings.model_copy(update={"dialect": dialect})
     remote = connect(settings, target) if target else None  # unreachable: fail before writing anything
     progress = _Progress()
     try:

@@ -355,10 +355,14 @@ def test_cli_detects_and_dialect_overrides(run):
     assert len(notes) == 1 and "read as hugo" in notes[0]["message"]
     shown = json.loads(run("show", "broker", "--json").stdout)
     assert shown["labels"]["en"]["alt"] == ["Message Broker"]
-    # --dialect re-reads unchanged files: the store does not know which dialect built it.
+    # The store records the dialect: another one re-reads unchanged files, the same one does not.
     forced = run("ingest", str(HUGO), "--dialect", "plain", "--json")
     assert forced.exit_code == 0 and json.loads(forced.stdout)["changed"] is True
     assert "Message Broker" not in json.loads(run("show", "broker", "--json").stdout)["labels"]["en"]["alt"]
+    again = run("ingest", str(HUGO), "--dialect", "plain", "--json")
+    assert json.loads(again.stdout)["changed"] is False
+    back = run("ingest", str(HUGO), "--json")
+    assert json.loads(back.stdout)["changed"] is True
 
 
 def test_cli_unknown_dialect_lists_the_known_ones(run):
