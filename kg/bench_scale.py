@@ -221,6 +221,7 @@ def vector_bench(n: int, seed: int = 0, queries: int = SAMPLES) -> dict[str, Any
     """Our index (chosen by size, as ingest chooses it) against exact numpy search over the
     fake vectors of ``n`` synthetic definitions: build time, memory, p50/p99, recall@10."""
     from kg.encoders.fake import FakeEncoder
+    from kg.semantic import hnsw_params
     from kg.settings import Settings
     from kg.synth import synthetic_texts
     from kg.vectors import VectorIndex
@@ -232,8 +233,7 @@ def vector_bench(n: int, seed: int = 0, queries: int = SAMPLES) -> dict[str, Any
     settings = Settings()
     with PeakMemory() as memory:
         start = time.perf_counter()
-        index = VectorIndex.build(data, hnsw_threshold=settings.hnsw_threshold, m=settings.hnsw_m,
-                                  ef_construction=settings.hnsw_ef_construction, ef_search=settings.hnsw_ef_search)
+        index = VectorIndex.build(data, **hnsw_params(settings))
         build = time.perf_counter() - start
     found = [index.search(q, 10)[1] for q in probes]
     ours = _latencies(lambda q: index.search(q, 10), probes)

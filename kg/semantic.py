@@ -166,6 +166,8 @@ def hnsw_params(settings) -> dict[str, int]:
     """The index-building settings, as ``VectorIndex.build`` takes them."""
     return {
         "hnsw_threshold": settings.hnsw_threshold,
+        "ivf_threshold": settings.ivf_threshold,
+        "nprobe": settings.ivf_nprobe or None,
         "m": settings.hnsw_m,
         "ef_construction": settings.hnsw_ef_construction,
         "ef_search": settings.hnsw_ef_search,

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     embedding_cache: Path | None = Field(None, description="Directory of the embedding cache (default STORE/cache).")
     hnsw_threshold: int = Field(50_000, ge=0, description="From this many vectors on, search uses HNSW instead "
                                                           "of exact search.")
+    ivf_threshold: int = Field(500_000, ge=0, description="From this many vectors on, search uses an inverted "
+                                                          "file (IVF) instead of HNSW.")
+    ivf_nprobe: int = Field(0, ge=0, description="IVF lists searched per query (0: a sixteenth of them).")
     hnsw_m: int = Field(32, ge=2, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(200, ge=1, description="HNSW build-time beam width.")
     semantic_index: bool = Field(True, description="Embed concepts and build the dense index at ingest.")

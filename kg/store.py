@@ -55,6 +55,8 @@ def settings_fingerprint(settings: Settings) -> dict[str, Any]:
         "gloss_japanese": settings.gloss_japanese,
         "passage_layout": PASSAGE_LAYOUT,
         "hnsw_threshold": settings.hnsw_threshold,
+        "ivf_threshold": settings.ivf_threshold,
+        "ivf_nprobe": settings.ivf_nprobe,
     }
 
 

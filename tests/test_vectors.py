@@ -14,7 +14,7 @@ from kg import vectors as vectors_module
 from kg.encoders import get_encoder
 from kg.errors import StoreError
 from kg.settings import Settings
-from kg.vectors import INDEX_FILE, META_FILE, VectorIndex
+from kg.vectors import INDEX_FILE, META_FILE, VectorIndex, ivf_lists
 
 TEXTS = [
     "Dropout randomly disables units to prevent overfitting",
@@ -81,7 +81,7 @@ def test_auto_kind_follows_the_threshold(fake_vectors):
     assert hnsw.index_type == "hnsw" and hnsw.params == {"M": 8, "efConstruction": 20, "efSearch": 16}
     assert VectorIndex.build(fake_vectors, kind="hnsw", hnsw_threshold=10**9).index_type == "hnsw"
     with pytest.raises(ValueError, match="kind"):
-        VectorIndex.build(fake_vectors, kind="ivf")
+        VectorIndex.build(fake_vectors, kind="lsh")
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
@@ -270,3 +270,30 @@ def test_hnsw_recall_on_real_embeddings(linked_corpus):
     print(f"\n{len(data)} vectors, {len(queries)} queries: HNSW recall@10 {recall:.4f} {approximate.params}; "
           f"search p50 exact {p50_ms(exact):.3f} ms, HNSW {p50_ms(approximate):.3f} ms")
     assert recall >= 0.95
+
+
+def test_ivf_recall_grows_with_lists_probed_and_every_row_is_filled(tmp_path):
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((40, 32))
+    data = (centres[rng.integers(0, 40, 6000)] + 0.3 * rng.standard_normal((6000, 32))).astype(np.float32)
+    queries = (centres[rng.integers(0, 40, 60)] + 0.3 * rng.standard_normal((60, 32))).astype(np.float32)
+    normalized = data / np.linalg.norm(data, axis=1, keepdims=True)
+    _, truth = brute_force(normalized, queries / np.linalg.norm(queries, axis=1, keepdims=True), 10)
+    recalls = []
+    lists = min(ivf_lists(len(data)), len(data) // 39)  # at most as many lists as faiss can train
+    assert lists == 153
+    for nprobe in (1, 8, lists):
+        index = VectorIndex.build(data, kind="ivf", nprobe=nprobe)
+        assert index.index_type == "ivf" and index.params == {"nlist": lists, "nprobe": nprobe}
+        _, rows = index.search(queries, 10)
+        assert (rows >= 0).all()
+        recalls.append(recall_at(rows, truth))
+    assert recalls[0] < recalls[1] <= recalls[2] and recalls[2] > 0.99  # every list probed: exact
+    # auto picks IVF from ivf_threshold on; it saves, loads and reconstructs like the others.
+    auto = VectorIndex.build(data, ivf_threshold=5000, hnsw_threshold=1000)
+    assert auto.index_type == "ivf" and auto.params["nprobe"] == lists // 16
+    auto.save(tmp_path, "test-model")
+    loaded = VectorIndex.load(tmp_path, expected_model="test-model")
+    assert loaded.index_type == "ivf" and loaded.params == auto.params
+    assert np.array_equal(loaded.search(queries, 5)[1], auto.search(queries, 5)[1])
+    assert np.allclose(loaded.reconstruct([0, 7]), normalized[[0, 7]], atol=1e-6)
