@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import os
 import binascii
+import os
 import posixpath
 from collections import defaultdict
 from collections.abc import Callable

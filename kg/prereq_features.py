@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -385,7 +385,8 @@ def _similar_pairs(terms: TermMatrix, defined: set[str]) -> set[tuple[str, str]]
         for offset in range(scores.shape[0]):
             row = first + offset
             start, end = scores.indptr[offset], scores.indptr[offset + 1]
-            found = [(-value, ids[col]) for col, value in zip(scores.indices[start:end], scores.data[start:end])
+            found = [(-value, ids[col]) for col, value in zip(scores.indices[start:end], scores.data[start:end],
+                                                                strict=True)
                      if col != row and value >= SIMILAR_MIN]
             for _, other in sorted(found)[:SIMILAR_TOP]:
                 cid = ids[row]

@@ -200,7 +200,7 @@ class _TopologicalOrder:
         # Reorder the affected nodes: everything that reaches a before everything b reaches.
         nodes = sorted(backward, key=position.__getitem__) + sorted(forward, key=position.__getitem__)
         slots = sorted(position[n] for n in nodes)
-        for node, slot in zip(nodes, slots):
+        for node, slot in zip(nodes, slots, strict=True):
             position[node] = slot
         self._link(a, b)
         return True

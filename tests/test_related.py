@@ -102,8 +102,8 @@ def test_dense_index_adds_similar_meaning(small):
     semantic = small.engine.semantic
     own = [n for n, p in enumerate(semantic.passages) if p.concept_id == "deep-learning"]
     scores, rows = semantic.index.search(semantic.index.reconstruct(own), len(semantic.passages))
-    positive = {semantic.passages[int(r)].concept_id for s_row, r_row in zip(scores, rows)
-                for s, r in zip(s_row, r_row) if s > 0} - {"deep-learning"}
+    positive = {semantic.passages[int(r)].concept_id for s_row, r_row in zip(scores, rows, strict=True)
+                for s, r in zip(s_row, r_row, strict=True) if s > 0} - {"deep-learning"}
     linked = set(small.graph.succ["deep-learning"]) | set(small.graph.pred["deep-learning"])
     assert {t.id for t in terms} == positive | linked
     # The links still rank first.
