@@ -190,12 +190,18 @@ def _english_words(text: str) -> tuple[str, ...]:
     return tuple(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
 
 
-def _label_keys(label) -> list[str]:
-    """Index keys of a label: its English words, or its Japanese character bigrams."""
+def _label_keys(label, lookup: bool = False) -> list[str]:
+    """Index keys of a label: its English words, or its Japanese character bigrams and
+    trigrams. Looked up (``lookup``), a Japanese label of three characters or more gives
+    only its trigrams: a label containing it holds them all, and a trigram is shared by
+    far fewer labels than a bigram."""
     if label.lang == "en":
         return list(_english_words(label.text))
     text = normalize(label.text)
-    return [text[i : i + 2] for i in range(len(text) - 1)]
+    trigrams = [text[i : i + 3] for i in range(len(text) - 2)]
+    if lookup and trigrams:
+        return trigrams
+    return [text[i : i + 2] for i in range(len(text) - 1)] + ([] if lookup else trigrams)
 
 
 def label_contains(outer: Concept, inner: Concept) -> bool:
@@ -414,7 +420,7 @@ def candidate_pairs(glossary: Glossary, terms: TermMatrix | None = None) -> list
     for inner in glossary.concepts.values():
         checked: set[str] = {inner.id}
         for label in inner.labels:
-            keys = _label_keys(label)
+            keys = _label_keys(label, lookup=True)
             if not keys:
                 continue
             # A label holding this one holds each of its keys: the rarest names the fewest to check.
