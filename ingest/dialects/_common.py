@@ -247,3 +247,18 @@ def _split_note(page: Page, front: dict, limits: dict) -> ParsedFile:
     first.entries = [e for e in first.entries if e.definition.strip()] or first.entries[:1]
     first.has_term_links = first.has_term_links or second.has_term_links
     return first
+
+
+#: How much of a page is searched for a dialect's signs (enough for any real page's front part).
+EVIDENCE_CHARS = 200_000
+
+
+def signs_in(patterns, text: str) -> list[tuple[int, str]]:
+    """The (weight, reason) of every ``(pattern, weight, reason)`` found in the page's head."""
+    head = text[:EVIDENCE_CHARS]
+    return [(weight, why) for pattern, weight, why in patterns if pattern.search(head)]
+
+
+def config_in(folder: Path, names) -> Path | None:
+    """The first of the site configuration files ``names`` that ``folder`` holds."""
+    return next((folder / name for name in names if (folder / name).is_file()), None)

@@ -15,7 +15,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from ..markdown import ParsedFile, Ref
-from ._common import Options, Site, id_link, read_page, site_ref
+from ._common import Options, Site, config_in, id_link, read_page, signs_in, site_ref
 from ._front import Fields, common_fields, text_value
 from ._markup import Page, heading_ids, prose_lines, rewrite, strip_comments, strip_templates
 
@@ -57,15 +57,14 @@ _EVIDENCE = (
 
 
 def evidence(text: str, path: str) -> list[tuple[int, str]]:
-    head = text[:200_000]
-    found = [(weight, why) for pattern, weight, why in _EVIDENCE if pattern.search(head)]
+    found = signs_in(_EVIDENCE, text)
     if path.lower().endswith(".mdx"):
         found.append((3, ".mdx file"))
     return found
 
 
 def site_config(folder: Path) -> Path | None:
-    return next((folder / name for name in CONFIG_FILES if (folder / name).is_file()), None)
+    return config_in(folder, CONFIG_FILES)
 
 
 def _attrs(text: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ import yaml
 from kg.model import Issue
 
 from ..markdown import ParsedFile, Ref
-from ._common import Options, Site, id_link, read_page
+from ._common import Options, Site, id_link, read_page, signs_in
 from ._front import Fields, common_fields, text_value
 from ._markup import Page, code_spans, heading_ids, rewrite, strip_comments, strip_templates
 
@@ -60,8 +60,7 @@ _EVIDENCE = (
 
 def evidence(text: str, path: str) -> list[tuple[int, str]]:
     """Weighted reasons to read ``text`` as Hugo."""
-    head = text[:200_000]
-    return [(weight, why) for pattern, weight, why in _EVIDENCE if pattern.search(head)]
+    return signs_in(_EVIDENCE, text)
 
 
 def site_config(folder: Path) -> Path | None:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from kg.model import Issue
 
 from ..markdown import ParsedFile
-from ._common import Options, Site, read_page
+from ._common import Options, Site, config_in, read_page, signs_in
 from ._front import common_fields
 from ._markup import Page, heading_ids, rewrite, strip_comments, strip_templates
 
@@ -34,12 +34,11 @@ _EVIDENCE = (
 
 
 def evidence(text: str, path: str) -> list[tuple[int, str]]:
-    head = text[:200_000]
-    return [(weight, why) for pattern, weight, why in _EVIDENCE if pattern.search(head)]
+    return signs_in(_EVIDENCE, text)
 
 
 def site_config(folder: Path) -> Path | None:
-    return next((folder / name for name in CONFIG_FILES if (folder / name).is_file()), None)
+    return config_in(folder, CONFIG_FILES)
 
 
 def clean(page: Page) -> None:

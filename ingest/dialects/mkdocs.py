@@ -20,7 +20,7 @@ from pathlib import Path
 from kg.labels import normalize
 
 from ..markdown import Entry, ParsedFile, Segment, github_slug, heading_anchor
-from ._common import Options, Site, add_labels, labels_of, read_page
+from ._common import Options, Site, add_labels, config_in, labels_of, read_page, signs_in
 from ._front import common_fields
 from ._markup import Page, heading_ids, prose_lines, rewrite, strip_comments, strip_templates
 
@@ -50,12 +50,11 @@ _EVIDENCE = (
 
 
 def evidence(text: str, path: str) -> list[tuple[int, str]]:
-    head = text[:200_000]
-    return [(weight, why) for pattern, weight, why in _EVIDENCE if pattern.search(head)]
+    return signs_in(_EVIDENCE, text)
 
 
 def site_config(folder: Path) -> Path | None:
-    return next((folder / name for name in CONFIG_FILES if (folder / name).is_file()), None)
+    return config_in(folder, CONFIG_FILES)
 
 
 def _snippets(page: Page) -> None:
