@@ -184,8 +184,12 @@ class Glossary:
         from kg.prereq_store import load_dag
         from kg.prereqs import prerequisite_graph
 
+        from kg.dag_index import ancestor_index
+
         saved = load_dag(self.directory)
-        return saved if saved is not None else prerequisite_graph(self)
+        dag = saved if saved is not None else prerequisite_graph(self)
+        ancestor_index(dag)  # built now, so that no request pays for it
+        return dag
 
     def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,
                       limit: int | None = None, min_confidence: float | None = None) -> dict[str, Any]:

@@ -23,12 +23,14 @@ edge therefore brings in at most the few ancestors it scores highly.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from kg.dag_index import ancestor_index
 from kg.errors import BadParameterError
 
 if TYPE_CHECKING:
@@ -380,38 +382,59 @@ def learning_path(
         raise BadParameterError(f"limit must be between 1 and {MAX_PATH_LIMIT}", parameter="limit")
     if not 0.0 <= min_confidence <= 1.0:
         raise BadParameterError("min_confidence must be between 0 and 1", parameter="min_confidence")
-    best = _best_chains(dag, concept, known, depth)
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(_chain(best, kv[0], concept)), kv[0]))
-    # Direct prerequisites are never cut by the limit; every item needs min_confidence.
-    chosen: list[str] = [node for node, (score, nxt) in ranked if nxt == concept and score >= min_confidence]
-    for node, (score, _nxt) in ranked:
+    best = _best_chains(dag, concept, known, depth, min_confidence)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(kv[1][1]), kv[0]))
+    # Direct prerequisites are never cut by the limit; every item needs min_confidence
+    # (_best_chains already left out every chain weaker than that).
+    chosen: list[str] = [node for node, (_score, after) in ranked if len(after) == 1]
+    for node, _best in ranked:
         if len(chosen) >= limit:
             break
-        if node not in chosen and score >= min_confidence:
+        if node not in chosen:
             chosen.append(node)
     members = set(chosen)
     items = {node: PathItem(node, best[node][0], [PrerequisiteEdge.of(dag, a, b)
-                                                  for a, b in _chain(best, node, concept)]) for node in chosen}
-    sub = dag.subgraph(members | {concept})
+                                                  for a, b in itertools.pairwise((node, *best[node][1]))])
+             for node in chosen}
+    sub = _induced(dag, members | {concept})
     hops = {node: len(items[node].chain) for node in members}
     hops[concept] = 0
     # Basics first: a topological order, farthest (most basic) first among the ready ones.
     order = [n for n in nx.lexicographical_topological_sort(sub, key=lambda n: (-hops[n], -best.get(n, (1,))[0], n))
              if n != concept]
-    edges = [PrerequisiteEdge.of(dag, u, v) for u, v in sub.edges()]
+    edges = [PrerequisiteEdge.of(dag, u, v) for u, v in sub.edges]
     position = {n: i for i, n in enumerate([*order, concept])}
     edges.sort(key=lambda e: (position[e.concept], position[e.prerequisite]))
-    ancestors = nx.ancestors(dag, concept)
-    return LearningPath(concept, [items[n] for n in order], edges, sorted(known & ancestors), depth, limit,
-                        min_confidence, cut=len(best) - len(chosen))
+    # How many ancestors were left out, and which known ones were ancestors: both walk every
+    # ancestor, which the array index does in C (tens of thousands in a large glossary).
+    index = ancestor_index(dag)
+    left_out = index.count(concept, known, depth) - len(chosen)
+    return LearningPath(concept, [items[n] for n in order], edges, index.among_ancestors(concept, known), depth,
+                        limit, min_confidence, cut=left_out)
 
 
-def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | None
-                 ) -> dict[str, tuple[float, str]]:
-    """For each ancestor: the product of confidences of its strongest chain to ``concept``
-    and the next concept on that chain. Dijkstra on -log(confidence), backwards; with a
-    ``depth``, a chain of at most that many steps (relaxed layer by layer)."""
-    best: dict[str, tuple[float, str]] = {}
+def _induced(dag: nx.DiGraph, nodes: set[str]) -> nx.DiGraph:
+    """The edges of ``dag`` among ``nodes`` as a small graph of its own (a subgraph view would
+    walk every edge of a hub among them: thousands in a large glossary)."""
+    sub = nx.DiGraph()
+    sub.add_nodes_from(nodes)
+    for node in nodes:
+        succ = dag._succ[node]
+        sub.add_edges_from((node, other) for other in (nodes if len(nodes) < len(succ) else succ) if other in nodes
+                           and other in succ)
+    return sub
+
+
+def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | None, min_confidence: float
+                 ) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """For each ancestor whose strongest chain to ``concept`` reaches ``min_confidence``: the
+    product of the confidences along that chain, and the concepts after it on the chain (the
+    last is ``concept``). Dijkstra on -log(confidence), backwards; with a ``depth``, the
+    strongest chain of at most that many steps (Bellman-Ford, one layer per step).
+
+    A chain only weakens as it grows, so the search stops where chains fall below
+    ``min_confidence``: it visits the few ancestors that can be listed, not all of them."""
+    best: dict[str, tuple[float, tuple[str, ...]]] = {concept: (1.0, ())}
     if depth is None:
         cost = {concept: 0.0}
         heap = [(0.0, concept)]
@@ -421,38 +444,36 @@ def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | No
             if node in done:
                 continue
             done.add(node)
-            for prereq, data in dag.pred[node].items():
+            after = (node, *best[node][1])
+            for prereq, data in dag._pred[node].items():
                 if prereq in known or prereq == concept:
                     continue
                 # Each step beyond the first also costs -log(HOP_DECAY): relevance fades with distance.
                 new = c - math.log(max(data["confidence"], 1e-9)) - (math.log(HOP_DECAY) if node != concept else 0.0)
                 if new < cost.get(prereq, math.inf):
+                    score = math.exp(-new)
+                    if score < min_confidence:
+                        continue
                     cost[prereq] = new
-                    best[prereq] = (math.exp(-new), node)
+                    best[prereq] = (score, after)
                     heapq.heappush(heap, (new, prereq))
-        return best
-    scores = {concept: 1.0}
-    frontier = {concept}
-    for _ in range(depth):
-        changed: set[str] = set()
-        for node in frontier:
-            for prereq, data in dag.pred[node].items():
-                if prereq in known or prereq == concept:
-                    continue
-                score = scores[node] * data["confidence"] * (HOP_DECAY if node != concept else 1.0)
-                if score > scores.get(prereq, 0.0):
-                    scores[prereq] = score
-                    best[prereq] = (score, node)
-                    changed.add(prereq)
-        frontier = changed
+    else:
+        frontier = [concept]
+        for _ in range(depth):
+            # Every update of a layer reads the previous layer only, so that a chain found
+            # in layer k has at most k steps.
+            layer: dict[str, tuple[float, tuple[str, ...]]] = {}
+            for node in frontier:
+                score_node, after_node = best[node]
+                after = (node, *after_node)
+                for prereq, data in dag._pred[node].items():
+                    if prereq in known or prereq == concept:
+                        continue
+                    score = score_node * data["confidence"] * (HOP_DECAY if node != concept else 1.0)
+                    if (score >= min_confidence and score > best.get(prereq, (0.0,))[0]
+                            and score > layer.get(prereq, (0.0,))[0]):
+                        layer[prereq] = (score, after)
+            best.update(layer)
+            frontier = list(layer)
+    del best[concept]
     return best
-
-
-def _chain(best: dict[str, tuple[float, str]], node: str, concept: str) -> list[tuple[str, str]]:
-    """The edges of ``node``'s best chain, from it to ``concept``."""
-    chain = []
-    while node != concept:
-        nxt = best[node][1]
-        chain.append((node, nxt))
-        node = nxt
-    return chain

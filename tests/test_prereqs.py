@@ -1,6 +1,7 @@
 """Prerequisites: the fitted model, the DAG, ranked learning paths, curated edges, quality."""
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from kg.errors import BadParameterError, NotFoundError
 from kg.evaluate import evaluate_prerequisites, read_pairs
 from kg.prereq_features import FEATURES, extract
 from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
-from kg.prereqs import CURATED_REASON, learning_path
+from kg.prereqs import CURATED_REASON, HOP_DECAY, learning_path
 
 EVAL = Path(__file__).resolve().parent / "fixtures" / "eval"
 GRAPH_ONLY = Settings(semantic_index=False)
@@ -245,6 +246,55 @@ def test_cycles_and_self_links_never_hang(tmp_path):
         path = glossary.learning_path(name)
         assert name.lower() not in [s["id"] for s in path["path"]]
     assert time.monotonic() - start < 5
+
+
+def _reference_ranking(dag, concept, known, depth, min_confidence):
+    """Every chain of every ancestor enumerated (small graphs only): the best score of each
+    ancestor over chains of at most ``depth`` steps avoiding ``known``, and the ancestor count."""
+    best: dict[str, float] = {}
+    reachable: set[str] = set()
+
+    def walk(node, score, steps, seen):
+        for prereq in dag.predecessors(node):
+            if prereq in known or prereq in seen or (depth is not None and steps >= depth):
+                continue
+            reachable.add(prereq)
+            new = score * dag.edges[prereq, node]["confidence"] * (HOP_DECAY if steps else 1.0)
+            best[prereq] = max(best.get(prereq, 0.0), new)
+            walk(prereq, new, steps + 1, seen | {prereq})
+
+    walk(concept, 1.0, 0, {concept})
+    return {n: s for n, s in best.items() if s >= min_confidence}, len(reachable)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ranked_path_equals_every_chain_enumerated(seed):
+    """The pruned search (it stops where chains fall below min_confidence, and counts the
+    ancestors with the array index) gives what enumerating every chain gives."""
+    rng = np.random.default_rng(seed)
+    dag = nx.DiGraph()
+    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    nodes = [f"n{i}" for i in range(14)]
+    dag.add_nodes_from(nodes)
+    for i in range(len(nodes)):  # edges go from a lower to a higher number: a DAG
+        for j in range(i + 1, len(nodes)):
+            if rng.random() < 0.3:
+                dag.add_edge(nodes[i], nodes[j], confidence=float(rng.uniform(0.3, 1.0)), **edge)
+    for concept in nodes[7:]:
+        for known in (set(), {nodes[int(rng.integers(0, 7))]}):
+            for depth in (None, 1, 2):
+                for min_confidence in (0.0, 0.3, 0.5):
+                    path = learning_path(dag, concept, known, depth, limit=200, min_confidence=min_confidence)
+                    scores, ancestors = _reference_ranking(dag, concept, known, depth, min_confidence)
+                    assert {item.id: round(item.score, 9) for item in path.items} == {
+                        n: round(s, 9) for n, s in scores.items()}
+                    assert path.cut == ancestors - len(scores)
+                    assert path.known == sorted(known & nx.ancestors(dag, concept))
+                    for item in path.items:
+                        assert depth is None or len(item.chain) <= depth
+                        assert item.chain[0].prerequisite == item.id and item.chain[-1].concept == concept
+                        assert all(a.concept == b.prerequisite for a, b in itertools.pairwise(item.chain))
+                        assert not known & {e.prerequisite for e in item.chain}
 
 
 def test_learning_path_on_an_isolated_concept_is_empty():
