@@ -181,10 +181,9 @@ class Glossary:
     def prerequisites(self) -> nx.DiGraph:
         """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``);
         read from the store version when it was saved there by the same model."""
+        from kg.dag_index import ancestor_index
         from kg.prereq_store import load_dag
         from kg.prereqs import prerequisite_graph
-
-        from kg.dag_index import ancestor_index
 
         saved = load_dag(self.directory)
         dag = saved if saved is not None else prerequisite_graph(self)
