@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -334,19 +335,41 @@ class LexicalIndex:
         Never raises: empty, punctuation-only or control-character queries give
         ``[]``; a very long query is cut to ``MAX_QUERY_CHARS``.
         """
-        if k < 1 or not self.ids:
-            return []
-        terms = {t for t in self.tokenizer(query[:MAX_QUERY_CHARS]) if t in self._vocab}
-        if not terms:
+        terms = self._terms(query)
+        return [self._hit(doc, score, terms) for doc, score in self._top(terms, k)]
+
+    def scores(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """``search`` without the passages: (concept id, score) pairs, best first. Finding a
+        hit's passage tokenizes the concept's every sentence; ``passage`` does it for the few
+        hits that are shown."""
+        return [(self.ids[doc], score) for doc, score in self._top(self._terms(query), k)]
+
+    def passage(self, concept_id: str, query: str) -> LexicalHit:
+        """The hit of ``concept_id`` for ``query`` with the passage that matched best (score 0:
+        ask ``scores`` for it)."""
+        return self._hit(self._rows[concept_id], 0.0, self._terms(query))
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {cid: row for row, cid in enumerate(self.ids)}
+
+    def _terms(self, query: str) -> set[str]:
+        return {t for t in self.tokenizer(query[:MAX_QUERY_CHARS]) if t in self._vocab}
+
+    def _top(self, terms: set[str], k: int) -> list[tuple[int, float]]:
+        if k < 1 or not self.ids or not terms:
             return []
         scores = np.zeros(len(self.ids))
-        for term in terms:
+        for term in sorted(terms):  # one order of additions: the same scores in every process
             tid = self._vocab[term]
             start, end = self._starts[tid], self._starts[tid + 1]
             scores[self._docs[start:end]] += self._weights[start:end]
         top = np.flatnonzero(scores)
+        if len(top) > k:  # the k best (and every tie of the k-th) before the stable sort
+            kth = -np.partition(-scores[top], k - 1)[k - 1]
+            top = top[scores[top] >= kth]
         top = top[np.argsort(-scores[top], kind="stable")][:k]
-        return [self._hit(int(doc), float(scores[doc]), terms) for doc in top]
+        return [(int(doc), float(scores[doc])) for doc in top]
 
     def _hit(self, doc: int, score: float, terms: set[str]) -> LexicalHit:
         # The passage holding the most IDF weight of the query terms; labels first on ties.

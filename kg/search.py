@@ -157,17 +157,15 @@ class SearchEngine:
                 )
                 note(cid, "dense", {"rank": rank, "score": round(score, 4)})
         if mode in ("hybrid", "lexical"):
-            lexical = self.lexical.search(text, pool)
-            best = max((hit.score for hit in lexical), default=1.0) or 1.0
+            lexical = self.lexical.scores(text, pool)
+            best = max((score for _, score in lexical), default=1.0) or 1.0
             weight = 1.0 if mode == "lexical" or self.semantic is None else _LEXICAL_WEIGHT.get(detect_lang(text), 0.05)
-            for rank, hit in enumerate(lexical, 1):
-                if mode == "hybrid" and hit.concept_id not in scores:
-                    scores[hit.concept_id] = floor  # not among the dense hits: as good as the last of them
-                scores[hit.concept_id] = scores.get(hit.concept_id, 0.0) + weight * hit.score / best
-                matched.setdefault(
-                    hit.concept_id, {"kind": hit.field, "text": hit.text, "lang": hit.lang, "by": "lexical"}
-                )
-                note(hit.concept_id, "lexical", {"rank": rank, "score": round(hit.score, 4)})
+            for rank, (cid, score) in enumerate(lexical, 1):
+                if mode == "hybrid" and cid not in scores:
+                    scores[cid] = floor  # not among the dense hits: as good as the last of them
+                scores[cid] = scores.get(cid, 0.0) + weight * score / best
+                matched.setdefault(cid, {"by": "lexical"})  # its passage is found if it is shown
+                note(cid, "lexical", {"rank": rank, "score": round(score, 4)})
 
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         hits: list[SearchHit] = []
@@ -179,6 +177,9 @@ class SearchEngine:
             if lang and lang not in pref:
                 continue
             how = matched[cid]
+            if "text" not in how:
+                passage = self.lexical.passage(cid, text)
+                how.update(kind=passage.field, text=passage.text, lang=passage.lang)
             source = (
                 concept.definitions[0].source
                 if concept.definitions
