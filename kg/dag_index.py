@@ -42,6 +42,7 @@ class AncestorIndex:
         origin = self.position[start]
         seen[origin] = True
         frontier = np.array([origin], dtype=np.int64)
+        stamp = np.empty(len(self.ids), dtype=np.int64)  # only positions written in this call are read
         level = 0
         while frontier.size and (depth is None or level < depth):
             starts = self.indptr[frontier]
@@ -52,7 +53,11 @@ class AncestorIndex:
             # The concatenation of the ranges starts[i]..starts[i]+counts[i], without a loop.
             offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
             neighbours = self.indices[offsets]
-            frontier = np.unique(neighbours[~seen[neighbours]])
+            neighbours = neighbours[~seen[neighbours]]
+            # Each new node once, without sorting: the last write of a position wins.
+            order = np.arange(len(neighbours))
+            stamp[neighbours] = order
+            frontier = neighbours[stamp[neighbours] == order]
             seen[frontier] = True
             level += 1
         seen[origin] = False
