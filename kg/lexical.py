@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -12,6 +13,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from kg.labels import normalize, text_lang
 from kg.model import Concept
@@ -344,10 +346,11 @@ class LexicalIndex:
         hits that are shown."""
         return [(self.ids[doc], score) for doc, score in self._top(self._terms(query), k)]
 
-    def passage(self, concept_id: str, query: str) -> LexicalHit:
-        """The hit of ``concept_id`` for ``query`` with the passage that matched best (score 0:
+    def passages(self, concept_ids: Iterable[str], query: str) -> dict[str, LexicalHit]:
+        """The hits of ``concept_ids`` for ``query`` with the passage that matched best (score 0:
         ask ``scores`` for it)."""
-        return self._hit(self._rows[concept_id], 0.0, self._terms(query))
+        terms = self._terms(query)
+        return {cid: self._hit(self._rows[cid], 0.0, terms) for cid in concept_ids}
 
     @cached_property
     def _rows(self) -> dict[str, int]:
@@ -356,26 +359,36 @@ class LexicalIndex:
     def _terms(self, query: str) -> set[str]:
         return {t for t in self.tokenizer(query[:MAX_QUERY_CHARS]) if t in self._vocab}
 
+    @cached_property
+    def _postings(self) -> sp.csr_matrix:
+        """The postings as a term x concept sparse matrix (the same arrays, not a copy)."""
+        return sp.csr_matrix((self._weights, self._docs, self._starts), shape=(len(self._starts) - 1, len(self.ids)))
+
     def _top(self, terms: set[str], k: int) -> list[tuple[int, float]]:
         if k < 1 or not self.ids or not terms:
             return []
-        scores = np.zeros(len(self.ids))
-        for term in sorted(terms):  # one order of additions: the same scores in every process
-            tid = self._vocab[term]
-            start, end = self._starts[tid], self._starts[tid + 1]
-            scores[self._docs[start:end]] += self._weights[start:end]
-        top = np.flatnonzero(scores)
-        if len(top) > k:  # the k best (and every tie of the k-th) before the stable sort
-            kth = -np.partition(-scores[top], k - 1)[k - 1]
-            top = top[scores[top] >= kth]
-        top = top[np.argsort(-scores[top], kind="stable")][:k]
-        return [(int(doc), float(scores[doc])) for doc in top]
+        # The query as a 0/1 row times the postings: scipy adds up the terms' postings in C,
+        # a quarter faster than a numpy loop over terms for a long Japanese query (100+ terms).
+        rows = np.array(sorted(self._vocab[t] for t in terms), dtype=self._starts.dtype)
+        query = sp.csr_matrix((np.ones(len(rows)), rows, np.array([0, len(rows)], dtype=rows.dtype)),
+                              shape=(1, self._postings.shape[0]))
+        found = query @ self._postings
+        docs, scores = found.indices, found.data
+        keep = scores > 0
+        docs, scores = docs[keep], scores[keep]
+        if len(scores) > k:  # the k best (and every tie of the k-th) before the sort
+            kth = -np.partition(-scores, k - 1)[k - 1]
+            keep = scores >= kth
+            docs, scores = docs[keep], scores[keep]
+        order = np.lexsort((docs, -scores))[:k]  # best first, the first concept first on ties
+        return [(int(docs[i]), float(scores[i])) for i in order]
 
     def _hit(self, doc: int, score: float, terms: set[str]) -> LexicalHit:
         # The passage holding the most IDF weight of the query terms; labels first on ties.
         best, best_weight = None, 0.0
         for passage in self._passages[doc]:
-            weight = sum(self._idf[t] for t in terms.intersection(self.tokenizer(passage.text)))
+            # fsum: exactly rounded, so equal passages tie whatever the set order of the terms.
+            weight = math.fsum(self._idf[t] for t in terms.intersection(self.tokenizer(passage.text)))
             if weight > best_weight:
                 best, best_weight = passage, weight
         if best is None:  # cannot happen for a score > 0; kept so a snippet never fails

@@ -168,6 +168,9 @@ class SearchEngine:
                 note(cid, "lexical", {"rank": rank, "score": round(score, 4)})
 
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        shown = self._shown(ranked, k, lang)
+        for cid, passage in self.lexical.passages([c for c in shown if "text" not in matched[c]], text).items():
+            matched[cid].update(kind=passage.field, text=passage.text, lang=passage.lang)
         hits: list[SearchHit] = []
         for cid, score in ranked:
             concept = self.glossary.concepts.get(cid)
@@ -177,9 +180,6 @@ class SearchEngine:
             if lang and lang not in pref:
                 continue
             how = matched[cid]
-            if "text" not in how:
-                passage = self.lexical.passage(cid, text)
-                how.update(kind=passage.field, text=passage.text, lang=passage.lang)
             source = (
                 concept.definitions[0].source
                 if concept.definitions
@@ -204,6 +204,17 @@ class SearchEngine:
             if len(hits) >= k:
                 break
         return tuple(hits)
+
+    def _shown(self, ranked: list[tuple[str, float]], k: int, lang: str | None) -> list[str]:
+        """The ids of the first ``k`` of ``ranked`` that will be shown (known, and in ``lang``)."""
+        shown = []
+        for cid, _score in ranked:
+            concept = self.glossary.concepts.get(cid)
+            if concept is not None and (not lang or lang in concept.pref_labels()):
+                shown.append(cid)
+                if len(shown) >= k:
+                    break
+        return shown
 
 
 def open_engine(glossary: Glossary) -> SearchEngine:
