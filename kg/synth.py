@@ -44,6 +44,7 @@ class Profile:
     out_degree: tuple[float, ...]  # quantiles of distinct concepts a definition links to
     mutual_share: float  # of links whose reverse link also exists
     terms_per_file: float
+    ja_characters: int  # distinct Japanese characters in the definitions
 
     @classmethod
     def measure(cls, concepts: Sequence[Concept], files: int) -> Profile:
@@ -67,6 +68,7 @@ class Profile:
             # A link whose reverse exists: reciprocating each link with probability p gives 2p/(1+p).
             mutual_share=round(sum((b, a) in edges for a, b in edges) / max(1, len(edges)), 3),
             terms_per_file=round(len(concepts) / max(1, files), 1),
+            ja_characters=len({ch for d in definitions for ch in d.text if "\u3040" <= ch <= "\u9fff"}),
         )
 
 
@@ -82,6 +84,7 @@ DEFAULT_PROFILE = Profile(
     out_degree=(0.0, 0.0, 0.0, 1.0, 1.0, 3.0, 6.0, 8.0, 13.7, 19.0),
     mutual_share=0.194,
     terms_per_file=10.9,
+    ja_characters=828,
 )
 
 # Invented word pieces: the text must look like text to a tokenizer (Zipf-distributed
@@ -91,9 +94,15 @@ _EN_SYLLABLES = ("ka", "lo", "ri", "ten", "mar", "so", "vi", "del", "an", "tor",
 # Running text and terms draw on disjoint characters, so that a term's label turns up in
 # other definitions about as rarely as unlinked mentions do in the real corpus (2% of links).
 _KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノ"
-_KANJI = "学習型層数値計算関数確率分布統計推定誤差最適"
 _TERM_KATAKANA = "ハヒフヘホマミムメモラリルレロワンガギグゲゴバビブベボパピプペポ"
-_TERM_KANJI = "化勾配線形行列変換特徴量次元空間距離予測分類生成系列構造符号圧縮暗号演算"
+#: Kanji are drawn from this many characters: the size of the Jōyō list, which a glossary of
+#: many thousand terms comes to use (the 218 definitions of the corpus already use 690 kanji
+#: of their 828 Japanese characters, ``ja_characters``, and have not levelled off). The 22
+#: kanji of the first generator made every character common, a stop word for character
+#: n-gram search: a worst case, not a glossary.
+KANJI_POOL = 2136
+_KANJI = "".join(chr(0x4E00 + 3 * i) for i in range(KANJI_POOL))  # invented: every third ideograph
+_TERM_KANJI = "".join(chr(0x4E01 + 3 * i) for i in range(KANJI_POOL))  # disjoint from the text's
 _PARTICLES = ("の", "を", "に", "は", "が", "で", "と", "や", "から", "による", "として")
 _EN_GLUE = ("the", "of", "a", "is", "to", "in", "and", "for", "by", "that", "with", "which")
 _JA_ENDINGS = ("である。", "する。", "を表す。", "のこと。", "に用いる。")

@@ -71,6 +71,9 @@ def test_shape_follows_the_profile(synthetic):
     assert abs(measured.mutual_share - DEFAULT_PROFILE.mutual_share) < 0.08
     assert measured.labels_per_concept[4] == DEFAULT_PROFILE.labels_per_concept[4]  # the median
     assert abs(measured.terms_per_file - DEFAULT_PROFILE.terms_per_file) < 1.5
+    # At least as many Japanese characters as the corpus has: not a few dozen characters used
+    # everywhere (a stop-word alphabet for character n-gram search).
+    assert measured.ja_characters >= DEFAULT_PROFILE.ja_characters
     # Heavy-tailed in-degree: a few hubs far above the typical term; and cycles, as real glossaries have.
     indegree = [d for _, d in Glossary.from_ingest(result).graph.in_degree()]
     assert max(indegree) >= 10 * max(1, statistics.median(indegree))
