@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -277,39 +279,38 @@ class LexicalIndex:
         }
         self.ids: list[str] = []
         self._passages: list[list[_Passage]] = []
-        # Terms per concept and field. All labels of a concept form one field (scoring
+        # (term id, concept, tf) triples per field, in typed arrays as the concepts go by (lists
+        # of Python ints, or a Counter kept per concept, weighed gigabytes at 100,000 concepts);
+        # then BM25 weights in one numpy pass. All labels of a concept form one field (scoring
         # each label alone and keeping the best measured worse on the dev queries).
-        fields: list[list[Counter[str]]] = [[], []]
-        for concept in concepts:
+        self._vocab: dict[str, int] = {}
+        vocab = self._vocab
+        columns = [(array("q"), array("q"), array("q")) for _field in range(2)]  # term ids, concepts, tfs
+
+        def add(field: int, doc: int, counts: Counter[str]) -> None:
+            term_ids, doc_ids, tfs = columns[field]
+            term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
+            doc_ids.extend(itertools.repeat(doc, len(counts)))
+            tfs.extend(counts.values())
+
+        for doc, concept in enumerate(concepts):
             passages = []
             label_terms: Counter[str] = Counter()
             for label in [*concept.labels, *concept.hidden_labels]:
-                terms = tokenizer(label.text)
-                label_terms.update(terms)
+                label_terms.update(tokenizer(label.text))
                 passages.append(_Passage("label", label.text, label.lang))
             definition_terms: Counter[str] = Counter()
             for definition in concept.definitions:
                 for sentence in _sentences(definition.text):
-                    terms = tokenizer(sentence)
-                    definition_terms.update(terms)
+                    definition_terms.update(tokenizer(sentence))
                     passages.append(_Passage("definition", sentence, None))
             self.ids.append(concept.id)
             self._passages.append(passages)
-            fields[0].append(label_terms)
-            fields[1].append(definition_terms)
+            add(0, doc, label_terms)
+            add(1, doc, definition_terms)
         n = len(self.ids)
-        # (term id, concept, tf) triples per field, then BM25 weights in one numpy pass.
-        self._vocab: dict[str, int] = {}
-        triples = []
-        for docs in fields:
-            term_ids: list[int] = []
-            doc_ids: list[int] = []
-            tfs: list[int] = []
-            for doc, counts in enumerate(docs):
-                term_ids.extend(self._vocab.setdefault(t, len(self._vocab)) for t in counts)
-                doc_ids.extend([doc] * len(counts))
-                tfs.extend(counts.values())
-            triples.append((np.array(term_ids, np.intp), np.array(doc_ids, np.intp), np.array(tfs, np.float64)))
+        triples = [(np.frombuffer(t, np.int64), np.frombuffer(d, np.int64),
+                    np.frombuffer(f, np.int64).astype(np.float64)) for t, d, f in columns]
         size = len(self._vocab)
         keys, weights, idf = [], [], np.zeros(size)
         for boost, (term_ids, doc_ids, tfs) in zip((label_boost, definition_boost), triples, strict=True):
