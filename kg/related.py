@@ -34,6 +34,7 @@ weights (2.45): scores lie in [0, 1] and are comparable within one answer.
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import weakref
@@ -138,20 +139,53 @@ def related(glossary: Glossary, ref: str, k: int = 10) -> list[RelatedTerm]:
     if not 1 <= k <= MAX_K:
         raise BadParameterError(f"k must be between 1 and {MAX_K}", parameter="k")
     concept = glossary.get(ref)
-    found: dict[str, list[Reason]] = defaultdict(list)
-    _direct_links(glossary, concept.id, found)
-    _shared_neighbours(glossary, concept.id, found)
-    _similar_meaning(glossary, concept.id, k, found)
-    found.pop(concept.id, None)
+    # Scores first, as plain numbers: next to a hub the candidates are thousands, and only
+    # the k shown need their reasons written out. Each reason's score is computed the same
+    # way in both passes (fsum), so the ranking is that of the reasons.
+    similar = _similar_meaning(glossary, concept.id, k)
+    # Added up in the order of KINDS, as the reasons are listed.
+    totals: dict[str, float] = {}
+    graph = glossary.graph
+    for other, data in graph.succ[concept.id].items():
+        totals[other] = totals.get(other, 0) + _link_score(data, W_LINKS_TO)
+    for other, data in graph.pred[concept.id].items():
+        totals[other] = totals.get(other, 0) + _link_score(data, W_LINKED_FROM)
+    shared = _shared_scores(glossary, concept.id)
+    for other, score in shared[0].items():
+        totals[other] = totals.get(other, 0) + score
+    for other, cosine in similar.items():
+        totals[other] = totals.get(other, 0) + _similar_score(cosine)
+    totals.pop(concept.id, None)
+    shown = _best(glossary, totals, k)
 
-    order = {kind: n for n, kind in enumerate(KINDS)}
+    found: dict[str, list[Reason]] = {other: [] for other in shown}
+    name = concept.name
+    for other in shown:
+        if other in graph.succ[concept.id]:
+            data = graph.succ[concept.id][other]
+            found[other].append(_link_reason("links_to", name, glossary.concepts[other].name, data, W_LINKS_TO))
+        if other in graph.pred[concept.id]:
+            data = graph.pred[concept.id][other]
+            found[other].append(_link_reason("linked_from", glossary.concepts[other].name, name, data,
+                                             W_LINKED_FROM))
+    _shared_neighbours(glossary, shared, found)
+    for other in shown:
+        if other in similar:
+            found[other].append(_similar_reason(similar[other]))
     terms: list[RelatedTerm] = []
-    for other, reasons in found.items():
+    for other in shown:
         node = glossary.concepts[other]
-        reasons.sort(key=lambda r: order[r.kind])
-        terms.append(RelatedTerm(other, node.name, node.pref_labels(), sum(r.score for r in reasons), reasons))
-    terms.sort(key=lambda t: (-t.score, t.name.casefold(), t.id))
-    return terms[:k]
+        reasons = sorted(found[other], key=lambda r: KINDS.index(r.kind))
+        terms.append(RelatedTerm(other, node.name, node.pref_labels(), totals[other], reasons))
+    return terms
+
+
+def _best(glossary: Glossary, totals: dict[str, float], k: int) -> list[str]:
+    """The ``k`` best ids: highest total first, then by name and id (names only of the ties)."""
+    if len(totals) > k:
+        kth = heapq.nlargest(k, totals.values())[-1]
+        totals = {other: score for other, score in totals.items() if score >= kth}
+    return sorted(totals, key=lambda o: (-totals[o], glossary.concepts[o].name.casefold(), o))[:k]
 
 
 def link_strength(count: int) -> float:
@@ -163,13 +197,8 @@ def link_strength(count: int) -> float:
     return 1.0 - 1.0 / (2 * max(1, count))
 
 
-def _direct_links(glossary: Glossary, concept_id: str, found: dict[str, list[Reason]]) -> None:
-    graph = glossary.graph
-    name = glossary.concepts[concept_id].name
-    for other, data in graph.succ[concept_id].items():
-        found[other].append(_link_reason("links_to", name, glossary.concepts[other].name, data, W_LINKS_TO))
-    for other, data in graph.pred[concept_id].items():
-        found[other].append(_link_reason("linked_from", glossary.concepts[other].name, name, data, W_LINKED_FROM))
+def _link_score(data: dict[str, Any], weight: float) -> float:
+    return weight * link_strength(int(data.get("count") or 1)) / _TOTAL_WEIGHT
 
 
 def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: float) -> Reason:
@@ -186,14 +215,16 @@ def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: 
     return Reason(
         kind,
         detail,
-        weight * link_strength(count) / _TOTAL_WEIGHT,
+        _link_score(data, weight),
         evidence=sentences[0] if sentences else None,
         count=count,
         kinds=kinds,
     )
 
 
-def _shared_neighbours(glossary: Glossary, concept_id: str, found: dict[str, list[Reason]]) -> None:
+def _shared_scores(glossary: Glossary, concept_id: str) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Each concept sharing link neighbours with ``concept_id``: its shared-neighbours score,
+    and the neighbours it shares."""
     neighbours = _neighbour_sets(glossary.graph)
     own = neighbours[concept_id]
 
@@ -201,17 +232,32 @@ def _shared_neighbours(glossary: Glossary, concept_id: str, found: dict[str, lis
         # Adamic-Adar: a neighbour shared by few concepts says more than a hub does.
         return 1.0 / math.log(len(neighbours[node]))
 
-    shareable = [z for z in own if len(neighbours[z]) >= 2]  # only these can be shared with anyone
-    total = sum(weight(z) for z in shareable)
+    weights = {z: weight(z) for z in own if len(neighbours[z]) >= 2}  # only these can be shared with anyone
+    total = math.fsum(weights.values())
     if not total:
-        return
+        return {}, {}
     shared: dict[str, list[str]] = defaultdict(list)
-    for z in shareable:
+    for z in weights:
         for other in neighbours[z]:
-            if other != concept_id:
-                shared[other].append(z)
-    for other, via in shared.items():
-        via.sort(key=lambda z: (-weight(z), glossary.concepts[z].name.casefold()))
+            shared[other].append(z)
+    shared.pop(concept_id, None)
+    scale = W_SHARED / total / _TOTAL_WEIGHT
+    # fsum: the same score whatever the order of the neighbours (the reason lists them sorted).
+    scores = {other: (weights[via[0]] if len(via) == 1 else math.fsum(weights[z] for z in via)) * scale
+              for other, via in shared.items()}
+    return scores, shared
+
+
+def _shared_neighbours(glossary: Glossary, shared_scores: tuple[dict[str, float], dict[str, list[str]]],
+                       found: dict[str, list[Reason]]) -> None:
+    """The shared-neighbours reasons of the concepts in ``found`` (``shared_scores``: from ``_shared_scores``)."""
+    neighbours = _neighbour_sets(glossary.graph)
+    scores, shared = shared_scores
+    for other in found:
+        via = shared.get(other)
+        if not via:
+            continue
+        via.sort(key=lambda z: (-1.0 / math.log(len(neighbours[z])), glossary.concepts[z].name.casefold()))
         names = [glossary.concepts[z].name for z in via]
         shown = ", ".join(names[:_NAMES_IN_DETAIL]) + (", ..." if len(names) > _NAMES_IN_DETAIL else "")
         plural = "neighbour" if len(via) == 1 else "neighbours"
@@ -219,7 +265,7 @@ def _shared_neighbours(glossary: Glossary, concept_id: str, found: dict[str, lis
             Reason(
                 "shared_neighbours",
                 f"shares {len(via)} {plural}: {shown}",
-                W_SHARED * sum(weight(z) for z in via) / total / _TOTAL_WEIGHT,
+                scores[other],
                 count=len(via),
                 neighbours=[{"id": z, "name": glossary.concepts[z].name} for z in via[:_MAX_NEIGHBOURS]],
             )
@@ -240,13 +286,14 @@ def _neighbour_sets(graph: nx.DiGraph) -> dict[str, frozenset[str]]:
         return cached
 
 
-def _similar_meaning(glossary: Glossary, concept_id: str, k: int, found: dict[str, list[Reason]]) -> None:
+def _similar_meaning(glossary: Glossary, concept_id: str, k: int) -> dict[str, float]:
+    """The concepts nearest to ``concept_id`` by meaning, with their best passage cosine (> 0)."""
     semantic = glossary.engine.semantic
     if semantic is None or not semantic.passages:
-        return
+        return {}
     vectors = _concept_vectors(semantic, concept_id)
     if vectors is None:
-        return
+        return {}
     own_rows = len(vectors)
     scores, rows = semantic.index.search(vectors, min(len(semantic.passages), (k + 1) * _SIMILAR_POOL + own_rows))
     best: dict[str, float] = {}
@@ -255,17 +302,15 @@ def _similar_meaning(glossary: Glossary, concept_id: str, k: int, found: dict[st
             other = semantic.passages[int(row)].concept_id
             if other != concept_id and other in glossary.concepts:
                 best[other] = max(best.get(other, -1.0), float(score))
-    for other, cosine in best.items():
-        if cosine <= 0:
-            continue
-        found[other].append(
-            Reason(
-                "similar_meaning",
-                f"similar meaning (cosine {cosine:.2f})",
-                W_SIMILAR * cosine / _TOTAL_WEIGHT,
-                cosine=cosine,
-            )
-        )
+    return {other: cosine for other, cosine in best.items() if cosine > 0}
+
+
+def _similar_score(cosine: float) -> float:
+    return W_SIMILAR * cosine / _TOTAL_WEIGHT
+
+
+def _similar_reason(cosine: float) -> Reason:
+    return Reason("similar_meaning", f"similar meaning (cosine {cosine:.2f})", _similar_score(cosine), cosine=cosine)
 
 
 class _VectorCache:
