@@ -391,18 +391,22 @@ def _similar_pairs(terms: TermMatrix, defined: set[str]) -> set[tuple[str, str]]
     keep = np.flatnonzero((df > 1) & (df <= common))
     matrix = rows[:, keep].tocsr() if len(keep) else sp.csr_matrix((len(ids), 0))
     transposed = matrix.T.tocsr()
+    # Ties in similarity go to the smaller id: the rank of each id in sorted order.
+    id_rank = np.empty(len(ids), dtype=np.int64)
+    id_rank[np.argsort(np.array(ids, dtype=object))] = np.arange(len(ids))
     pairs: set[tuple[str, str]] = set()
     for first in range(0, len(ids), _SIMILAR_ROWS):
-        scores = (matrix[first:first + _SIMILAR_ROWS] @ transposed).tocsr()
-        for offset in range(scores.shape[0]):
-            row = first + offset
-            start, end = scores.indptr[offset], scores.indptr[offset + 1]
-            found = [(-value, ids[col]) for col, value in zip(scores.indices[start:end], scores.data[start:end],
-                                                                strict=True)
-                     if col != row and value >= SIMILAR_MIN]
-            for _, other in sorted(found)[:SIMILAR_TOP]:
-                cid = ids[row]
-                pairs.add((cid, other) if cid < other else (other, cid))
+        scores = (matrix[first:first + _SIMILAR_ROWS] @ transposed).tocoo()
+        rows, cols, values = scores.row.astype(np.int64) + first, scores.col.astype(np.int64), scores.data
+        keep = (cols != rows) & (values >= SIMILAR_MIN)
+        rows, cols, values = rows[keep], cols[keep], values[keep]
+        # Per row, most similar first (then the smaller id); the first SIMILAR_TOP of each row.
+        order = np.lexsort((id_rank[cols], -values, rows))
+        rows, cols = rows[order], cols[order]
+        place = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+        for row, col in zip(rows[place < SIMILAR_TOP].tolist(), cols[place < SIMILAR_TOP].tolist(), strict=True):
+            cid, other = ids[row], ids[col]
+            pairs.add((cid, other) if cid < other else (other, cid))
     return pairs
 
 
