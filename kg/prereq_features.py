@@ -259,7 +259,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int)
             nested = False  # a top-level line; indented lines and table rows are details
         in_first = bool(first) and (folded in first or first in folded)
         listed = _in_enumeration(lines, sentence, texts)
-        for text in sorted(texts, key=len, reverse=True):
+        for text in sorted(texts, key=lambda t: (-len(t), t)):  # longest first; one order in every process
             at = folded.find(text)
             if at < 0:
                 continue

@@ -56,12 +56,27 @@ class PrerequisiteModel:
 
     def reasons(self, row: np.ndarray, limit: int = 4) -> tuple[str, ...]:
         """The features that speak most for the edge, as words, strongest first."""
-        contributions = sorted(
-            ((float(self.coef[i] * row[i]), name) for i, name in enumerate(FEATURES) if name in _REASONS),
-            reverse=True,
-        )
-        said = tuple(_REASONS[name] for value, name in contributions[:limit] if value > 0.25)
-        return said or ("inferred from the wording of the two definitions",)
+        return self.reasons_of(row[np.newaxis, :], limit)[0]
+
+    def reasons_of(self, rows: np.ndarray, limit: int = 4) -> list[tuple[str, ...]]:
+        """``reasons`` of every row of a feature matrix, in one numpy pass (an edge at a time
+        took seconds at 30,000 concepts)."""
+        columns = [i for i, name in enumerate(FEATURES) if name in _REASONS]
+        names = [FEATURES[i] for i in columns]
+        values = rows[:, columns] * self.coef[columns]
+        # Strongest first, then the later name first on ties (a descending sort of (value, name)).
+        name_rank = np.argsort(np.argsort(names)).astype(np.float64)
+        order = np.lexsort((np.broadcast_to(-name_rank, values.shape), -values), axis=-1)[:, :limit]
+        strong = np.take_along_axis(values, order, axis=-1) > 0.25
+        said: dict[tuple[int, ...], tuple[str, ...]] = {}  # few distinct answers: built once each
+        out = []
+        for picked, keep in zip(order.tolist(), strong.tolist(), strict=True):
+            key = tuple(c for c, k in zip(picked, keep, strict=True) if k)
+            if key not in said:
+                said[key] = tuple(_REASONS[names[c]] for c in key) or (
+                    "inferred from the wording of the two definitions",)
+            out.append(said[key])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {

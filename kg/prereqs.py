@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import numpy as np
 
 from kg.dag_index import ancestor_index
 from kg.errors import BadParameterError
@@ -121,18 +122,18 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
     threshold = EDGE_THRESHOLD if threshold is None else threshold
     candidates = candidates or extract(glossary)
     probabilities = model.probabilities(candidates.matrix)
+    forward, backward = probabilities[0::2], probabilities[1::2]
+    # The two directions are exclusive: their sum is the chance of any edge; the likelier wins.
+    kept = np.flatnonzero(forward + backward >= threshold)
+    rows = 2 * kept + (forward[kept] < backward[kept])
+    reasons = model.reasons_of(candidates.matrix[rows])
     dag = nx.DiGraph()
     dag.add_nodes_from(glossary.concepts)
-    for n, (a, b) in enumerate(candidates.pairs):
-        forward, backward = probabilities[2 * n], probabilities[2 * n + 1]
-        row, (prerequisite, concept, confidence) = (
-            (2 * n, (a, b, forward)) if forward >= backward else (2 * n + 1, (b, a, backward))
-        )
-        if forward + backward < threshold:
-            continue  # the two directions are exclusive: their sum is the chance of any edge
-        dag.add_edge(prerequisite, concept, confidence=float(confidence),
-                     evidence=candidates.evidence[(prerequisite, concept)],
-                     reasons=model.reasons(candidates.matrix[row]), curated=False)
+    for n, row, said in zip(kept.tolist(), rows.tolist(), reasons, strict=True):
+        a, b = candidates.pairs[n]
+        prerequisite, concept = (a, b) if row % 2 == 0 else (b, a)
+        dag.add_edge(prerequisite, concept, confidence=float(probabilities[row]),
+                     evidence=candidates.evidence[(prerequisite, concept)], reasons=said, curated=False)
     return dag
 
 
@@ -179,7 +180,7 @@ def _break_cycles(dag: nx.DiGraph) -> None:
             continue
         edges = sorted(((a, b) for a in component for b in dag.succ[a] if b in component), key=strength,
                        reverse=True)
-        order = _TopologicalOrder(component, edges)
+        order = _TopologicalOrder(sorted(component), edges)  # sorted: one order in every process
         for a, b in edges:
             if not order.add(a, b):
                 dag.remove_edge(a, b)
@@ -248,11 +249,13 @@ def _feedback_order(nodes, edges) -> list[str]:
     most exceeds its in-degree goes to the front. Linear but for the heap."""
     import heapq
 
-    succ: dict[str, set[str]] = {node: set() for node in nodes}
-    pred: dict[str, set[str]] = {node: set() for node in nodes}
+    # Dicts as ordered sets: a set's order changes from one process to the next, and with it
+    # the order found (and which edges reach SEARCH_LIMIT).
+    succ: dict[str, dict[str, None]] = {node: {} for node in nodes}
+    pred: dict[str, dict[str, None]] = {node: {} for node in nodes}
     for a, b in edges:
-        succ[a].add(b)
-        pred[b].add(a)
+        succ[a][b] = None
+        pred[b][a] = None
     heap = [(len(pred[n]) - len(succ[n]), n) for n in nodes]
     heapq.heapify(heap)
     front: list[str] = []
@@ -263,13 +266,13 @@ def _feedback_order(nodes, edges) -> list[str]:
     def remove(node: str) -> None:
         left.discard(node)
         for other in succ.pop(node):
-            pred[other].discard(node)
+            pred[other].pop(node, None)
             if other in left:
                 heapq.heappush(heap, (len(pred[other]) - len(succ[other]), other))
                 if not pred[other]:
                     pending.append(other)
         for other in pred.pop(node):
-            succ[other].discard(node)
+            succ[other].pop(node, None)
             if other in left:
                 heapq.heappush(heap, (len(pred[other]) - len(succ[other]), other))
                 if not succ[other]:

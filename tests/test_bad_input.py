@@ -102,7 +102,8 @@ def test_deep_nesting_does_not_crash(corpus):
 
 
 def test_unclosed_html_comment_loses_no_terms(corpus):
-    text = '## First\n\n- one\n\n<!-- an unclosed comment\n\n## Second\n\n- two <a href="good.md">good\n\n## Third\n\n- three\n'
+    text = ('## First\n\n- one\n\n<!-- an unclosed comment\n\n## Second\n\n- two <a href="good.md">good\n\n'
+            '## Third\n\n- three\n')
     (corpus / "html.md").write_text(text, encoding="utf-8")
     result, glossary = _ingest(corpus)
     issues = [i for i in result.issues if i.kind == "unclosed_html"]

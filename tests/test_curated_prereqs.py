@@ -109,7 +109,8 @@ def test_unresolved_and_self_prerequisites_are_reported_with_file_and_line(tmp_p
 
 def test_merged_headings_add_up(tmp_path):
     folder = _write(tmp_path, {
-        "a.md": "## 勾配降下法 | Gradient Descent\n\n- 方法。\n\n## 最適化手法 | Optimizer\n\n- 規則。\n- 前提: 勾配降下法\n",
+        "a.md": "## 勾配降下法 | Gradient Descent\n\n- 方法。\n\n"
+                "## 最適化手法 | Optimizer\n\n- 規則。\n- 前提: 勾配降下法\n",
         "b.md": "## 損失関数 | Loss Function\n\n- 関数。\n\n## Optimizer\n\n- Prerequisites: Loss Function\n",
     })
     assert _by_id(ingest_paths([folder], GRAPH_ONLY))["optimizer"].prerequisites == ["gradient-descent",
