@@ -168,7 +168,13 @@ class Use:
     sentence: str = ""
 
     def vector(self) -> list[float]:
+        if not self.cues:
+            return _NO_CUES
         return [self.cues.get(cue, 0.0) for cue in USE_CUES]
+
+
+_NO_CUES = [0.0] * len(USE_CUES)
+_NO_USE = Use()  # how a definition that does not link to a term uses it: not at all
 
 
 @dataclass
@@ -206,18 +212,25 @@ def _label_keys(label, lookup: bool = False) -> list[str]:
 
 def label_contains(outer: Concept, inner: Concept) -> bool:
     """Whether a label of ``outer`` contains a label of ``inner`` (as whole words in English)."""
-    for big in outer.labels:
-        for small in inner.labels:
-            if small.lang != big.lang:
+    return _forms_contain(_label_forms(outer), _label_forms(inner))
+
+
+def _label_forms(concept: Concept) -> list[tuple[str, str | tuple[str, ...]]]:
+    """Each label as compared: (lang, its English words) or (lang, its normalized text)."""
+    return [(label.lang, _english_words(label.text) if label.lang == "en" else normalize(label.text))
+            for label in concept.labels]
+
+
+def _forms_contain(outer: list, inner: list) -> bool:
+    for lang, a in outer:
+        for small_lang, b in inner:
+            if small_lang != lang:
                 continue
-            if big.lang == "en":
-                a, b = _english_words(big.text), _english_words(small.text)
+            if lang == "en":
                 if 0 < len(b) < len(a) and any(a[i : i + len(b)] == b for i in range(len(a) - len(b) + 1)):
                     return True
-            else:
-                a, b = normalize(big.text), normalize(small.text)
-                if len(b) >= 2 and len(a) > len(b) and b in a:
-                    return True
+            elif len(b) >= 2 and len(a) > len(b) and b in a:
+                return True
     return False
 
 
@@ -459,13 +472,20 @@ def extract(glossary: Glossary) -> Candidates:
     def use(user: str, used: str) -> Use:
         key = (user, used)
         if key not in uses:
-            data = links.get_edge_data(user, used)
+            data = links._succ[user].get(used)
             if data is None or "broader" in data["kinds"] and len(data["kinds"]) == 1:
-                uses[key] = Use()
+                return _NO_USE  # most pairs: shared, never changed
             else:
                 uses[key] = use_evidence(concepts[user], concepts[used], data.get("sentences") or [],
                                          int(data.get("count") or 1))
         return uses[key]
+
+    label_forms: dict[str, list] = {}
+
+    def forms(cid: str) -> list:
+        if cid not in label_forms:
+            label_forms[cid] = _label_forms(concepts[cid])
+        return label_forms[cid]
 
     # Filled in place: a list of Python float lists weighed a gigabyte at 30,000 concepts.
     matrix = np.zeros((2 * len(pairs), len(FEATURES)), dtype=np.float64)
@@ -475,7 +495,9 @@ def extract(glossary: Glossary) -> Candidates:
         section = float(bool(set(concepts[a].collections) & set(concepts[b].collections)))
         similarity = similarities[(a, b)]
         mutual = float(links.has_edge(a, b) and links.has_edge(b, a))
-        contains = {(a, b): label_contains(concepts[b], concepts[a]), (b, a): label_contains(concepts[a], concepts[b])}
+        forms_a, forms_b = forms(a), forms(b)
+        contains = {(a, b): _forms_contain(forms_b, forms_a), (b, a): _forms_contain(forms_a, forms_b)}
+        refd = _refd(links, b, a)  # RefD(b, a); the reverse orientation is its negation
         for p, c in ((a, b), (b, a)):
             c_uses_p, p_uses_c = use(c, p), use(p, c)
             evidence[(p, c)] = c_uses_p.sentence or p_uses_c.sentence  # c's words, else p's listing c
@@ -487,7 +509,7 @@ def extract(glossary: Glossary) -> Candidates:
                 float(p in concepts[c].broader),
                 float(c in concepts[p].broader),
                 indegree.get(p, 0.0) - indegree.get(c, 0.0),
-                _refd(links, c, p),
+                refd if (p, c) == (a, b) else -refd,
                 similarity,
                 section,
                 mutual,
