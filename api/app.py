@@ -26,6 +26,7 @@ from kg.cache import LRUCache
 from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
+from kg.heap import settle
 from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.settings import Settings
 from kg.store import Store, UpdateOutcome, update_store
@@ -85,6 +86,7 @@ class ServiceState:
         self.glossary = glossary
         self.version = glossary.version or version
         self.failed_version = None
+        settle()  # the old version's objects are collected, the new one's frozen
         log.info("now serving store version %s (%d concepts)", self.version, len(glossary))
         return True
 
@@ -117,6 +119,7 @@ def open_state(settings: Settings) -> ServiceState:
     store = Store(settings.store)
     glossary = store.load(settings)
     glossary.warm_up()
+    settle()  # no full garbage collection walks the store's objects during a request
     version = glossary.version or store.current_version()
     log.info("serving store version %s (%d concepts)", version, len(glossary))
     return ServiceState(settings, store, glossary, version)

@@ -333,6 +333,8 @@ class Glossary:
         so that the first user does not wait for it."""
         _ = self.prerequisites  # the DAG is inferred once per version
         engine = self.engine
+        if self.concepts:  # related terms keep per-version tables of neighbours and vectors
+            self.related(next(iter(self.concepts)), k=1)
         if engine.semantic is not None:
             engine.semantic.encoder.encode(["warm up"])
             if engine.semantic.glosser is not None:

@@ -1,10 +1,12 @@
 """The HTTP API over a real uvicorn server on 127.0.0.1: lookups, export, quality, errors, hot reload."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,7 +17,7 @@ import rdflib
 import uvicorn
 from rdflib.namespace import RDF, SKOS
 
-from api.app import create_app
+from api.app import create_app, open_state
 from ingest import ingest_paths
 from kg.settings import Settings
 from kg.store import Store, update_store
@@ -257,6 +259,22 @@ def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(tmp_path, e
         third = update_store([DATA], settings, force=True).version
         assert wait_for(lambda: health()["store_version"] == third), health()
         assert health()["concepts"] == expected
+
+
+def test_a_served_version_is_frozen_and_freed_once_replaced(tmp_path):
+    """The store being served is kept out of full garbage collections (gc.freeze), and a
+    replaced version is still collected: freezing must not leak one store per reload."""
+    settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=0)
+    try:
+        state = open_state(settings)
+        assert gc.get_freeze_count() > 0
+        old = weakref.ref(state.glossary)
+        assert update_store([FIXTURES / "plain"], settings, force=True).exit_code == 0
+        assert state.refresh()
+        assert old() is None
+        assert gc.get_freeze_count() > 0 and state.glossary.get("Router")
+    finally:
+        gc.unfreeze()
 
 
 # -- the whole linked corpus -----------------------------------------------------------
