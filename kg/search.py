@@ -172,14 +172,11 @@ class SearchEngine:
         for cid, passage in self.lexical.passages([c for c in shown if "text" not in matched[c]], text).items():
             matched[cid].update(kind=passage.field, text=passage.text, lang=passage.lang)
         hits: list[SearchHit] = []
-        for cid, score in ranked:
-            concept = self.glossary.concepts.get(cid)
-            if concept is None:
-                continue
+        for cid in shown:
+            concept = self.glossary.concepts[cid]
             pref = concept.pref_labels()
-            if lang and lang not in pref:
-                continue
             how = matched[cid]
+            score = scores[cid]
             source = (
                 concept.definitions[0].source
                 if concept.definitions
@@ -201,8 +198,6 @@ class SearchEngine:
                     signals=signals.get(cid, {}),
                 )
             )
-            if len(hits) >= k:
-                break
         return tuple(hits)
 
     def _shown(self, ranked: list[tuple[str, float]], k: int, lang: str | None) -> list[str]:
