@@ -40,7 +40,7 @@ import threading
 import weakref
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -151,7 +151,7 @@ def related(glossary: Glossary, ref: str, k: int = 10) -> list[RelatedTerm]:
     for other, data in graph.pred[concept.id].items():
         totals[other] = totals.get(other, 0) + _link_score(data, W_LINKED_FROM)
     shared = _shared_scores(glossary, concept.id)
-    for other, score in shared[0].items():
+    for other, score in shared.scores.items():
         totals[other] = totals.get(other, 0) + score
     for other, cosine in similar.items():
         totals[other] = totals.get(other, 0) + _similar_score(cosine)
@@ -173,10 +173,9 @@ def related(glossary: Glossary, ref: str, k: int = 10) -> list[RelatedTerm]:
         if other in similar:
             found[other].append(_similar_reason(similar[other]))
     terms: list[RelatedTerm] = []
-    for other in shown:
+    for other in shown:  # each one's reasons were added in the order of KINDS
         node = glossary.concepts[other]
-        reasons = sorted(found[other], key=lambda r: KINDS.index(r.kind))
-        terms.append(RelatedTerm(other, node.name, node.pref_labels(), totals[other], reasons))
+        terms.append(RelatedTerm(other, node.name, node.pref_labels(), totals[other], found[other]))
     return terms
 
 
@@ -222,9 +221,17 @@ def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: 
     )
 
 
-def _shared_scores(glossary: Glossary, concept_id: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """Each concept sharing link neighbours with ``concept_id``: its shared-neighbours score,
-    and the neighbours it shares."""
+class _Shared(NamedTuple):
+    """Who shares link neighbours with a concept: each one's score and the neighbours it
+    shares, and the Adamic-Adar weight of each of the concept's shareable neighbours."""
+
+    scores: dict[str, float]
+    via: dict[str, list[str]]
+    weights: dict[str, float]
+
+
+def _shared_scores(glossary: Glossary, concept_id: str) -> _Shared:
+    """Each concept sharing link neighbours with ``concept_id``, scored (see ``_Shared``)."""
     neighbours = _neighbour_sets(glossary.graph)
     own = neighbours[concept_id]
 
@@ -235,7 +242,7 @@ def _shared_scores(glossary: Glossary, concept_id: str) -> tuple[dict[str, float
     weights = {z: weight(z) for z in own if len(neighbours[z]) >= 2}  # only these can be shared with anyone
     total = math.fsum(weights.values())
     if not total:
-        return {}, {}
+        return _Shared({}, {}, weights)
     shared: dict[str, list[str]] = defaultdict(list)
     for z in weights:
         for other in neighbours[z]:
@@ -245,19 +252,16 @@ def _shared_scores(glossary: Glossary, concept_id: str) -> tuple[dict[str, float
     # fsum: the same score whatever the order of the neighbours (the reason lists them sorted).
     scores = {other: (weights[via[0]] if len(via) == 1 else math.fsum(weights[z] for z in via)) * scale
               for other, via in shared.items()}
-    return scores, shared
+    return _Shared(scores, shared, weights)
 
 
-def _shared_neighbours(glossary: Glossary, shared_scores: tuple[dict[str, float], dict[str, list[str]]],
-                       found: dict[str, list[Reason]]) -> None:
-    """The shared-neighbours reasons of the concepts in ``found`` (``shared_scores``: from ``_shared_scores``)."""
-    neighbours = _neighbour_sets(glossary.graph)
-    scores, shared = shared_scores
+def _shared_neighbours(glossary: Glossary, shared: _Shared, found: dict[str, list[Reason]]) -> None:
+    """The shared-neighbours reasons of the concepts in ``found``."""
     for other in found:
-        via = shared.get(other)
+        via = shared.via.get(other)
         if not via:
             continue
-        via.sort(key=lambda z: (-1.0 / math.log(len(neighbours[z])), glossary.concepts[z].name.casefold()))
+        via.sort(key=lambda z: (-shared.weights[z], glossary.concepts[z].name.casefold()))
         names = [glossary.concepts[z].name for z in via]
         shown = ", ".join(names[:_NAMES_IN_DETAIL]) + (", ..." if len(names) > _NAMES_IN_DETAIL else "")
         plural = "neighbour" if len(via) == 1 else "neighbours"
@@ -265,7 +269,7 @@ def _shared_neighbours(glossary: Glossary, shared_scores: tuple[dict[str, float]
             Reason(
                 "shared_neighbours",
                 f"shares {len(via)} {plural}: {shown}",
-                scores[other],
+                shared.scores[other],
                 count=len(via),
                 neighbours=[{"id": z, "name": glossary.concepts[z].name} for z in via[:_MAX_NEIGHBOURS]],
             )
