@@ -165,6 +165,7 @@ class SemanticIndex:
 def hnsw_params(settings) -> dict[str, int]:
     """The index-building settings, as ``VectorIndex.build`` takes them."""
     return {
+        "half_threshold": settings.half_threshold,
         "hnsw_threshold": settings.hnsw_threshold,
         "ivf_threshold": settings.ivf_threshold,
         "nprobe": settings.ivf_nprobe or None,

@@ -55,8 +55,10 @@ class Settings(BaseSettings):
                                    "already in the Hugging Face cache.")
     encode_batch_size: int = Field(64, ge=1, description="Texts per forward pass when embedding.")
     embedding_cache: Path | None = Field(None, description="Directory of the embedding cache (default STORE/cache).")
-    hnsw_threshold: int = Field(50_000, ge=0, description="From this many vectors on, search uses HNSW instead "
-                                                          "of exact search.")
+    half_threshold: int = Field(50_000, ge=0, description="From this many vectors on, exact search keeps the "
+                                                          "vectors as 16-bit floats (half the memory and time).")
+    hnsw_threshold: int = Field(200_000, ge=0, description="From this many vectors on, search uses HNSW instead "
+                                                           "of exact search.")
     ivf_threshold: int = Field(500_000, ge=0, description="From this many vectors on, search uses an inverted "
                                                           "file (IVF) instead of HNSW.")
     ivf_nprobe: int = Field(0, ge=0, description="IVF lists searched per query (0: a sixteenth of them).")

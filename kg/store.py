@@ -54,6 +54,7 @@ def settings_fingerprint(settings: Settings) -> dict[str, Any]:
         "model": settings.model if settings.semantic_index else None,
         "gloss_japanese": settings.gloss_japanese,
         "passage_layout": PASSAGE_LAYOUT,
+        "half_threshold": settings.half_threshold,
         "hnsw_threshold": settings.hnsw_threshold,
         "ivf_threshold": settings.ivf_threshold,
         "ivf_nprobe": settings.ivf_nprobe,

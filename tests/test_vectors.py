@@ -77,6 +77,7 @@ def test_scores_are_cosine_even_for_unnormalised_input():
 
 def test_auto_kind_follows_the_threshold(fake_vectors):
     assert VectorIndex.build(fake_vectors, hnsw_threshold=11).index_type == "flat"
+    assert VectorIndex.build(fake_vectors, half_threshold=10, hnsw_threshold=11).index_type == "flat16"
     hnsw = VectorIndex.build(fake_vectors, hnsw_threshold=10, m=8, ef_construction=20, ef_search=16)
     assert hnsw.index_type == "hnsw" and hnsw.params == {"M": 8, "efConstruction": 20, "efSearch": 16}
     assert VectorIndex.build(fake_vectors, kind="hnsw", hnsw_threshold=10**9).index_type == "hnsw"
@@ -84,7 +85,7 @@ def test_auto_kind_follows_the_threshold(fake_vectors):
         VectorIndex.build(fake_vectors, kind="lsh")
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "flat16", "hnsw"])
 def test_k_zero_huge_and_shapes(fake_vectors, kind):
     index = VectorIndex.build(fake_vectors, kind=kind)
     scores, rows = index.search(fake_vectors[0], 0)
@@ -94,7 +95,7 @@ def test_k_zero_huge_and_shapes(fake_vectors, kind):
     scores, rows = index.search(fake_vectors[:3], 1000)
     assert rows.shape == (3, len(TEXTS)) and (rows >= 0).all()
     assert sorted(rows[0]) == list(range(len(TEXTS)))
-    assert rows[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+    assert rows[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0, abs=1e-3 if kind == "flat16" else 1e-5)
     with pytest.raises(ValueError, match="dimension"):
         index.search(np.zeros(63, np.float32), 3)
 
@@ -120,6 +121,24 @@ def test_hnsw_agrees_with_exact_on_a_small_set():
     _, truth = VectorIndex.build(data, kind="flat").search(queries, 10)
     _, found = VectorIndex.build(data, kind="hnsw").search(queries, 10)
     assert recall_at(found, truth) >= 0.95
+
+
+def test_half_precision_search_is_exact_but_for_rounding(tmp_path):
+    # 16-bit floats keep about three decimal digits: the same neighbours as float32 but for
+    # near ties, scores within 1e-3, and half the bytes.
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((3000, 64)).astype(np.float32)
+    queries = rng.standard_normal((100, 64)).astype(np.float32)
+    exact, half = VectorIndex.build(data, kind="flat"), VectorIndex.build(data, kind="flat16")
+    truth_scores, truth = exact.search(queries, 10)
+    scores, found = half.search(queries, 10)
+    assert recall_at(found, truth) >= 0.99 and np.allclose(scores, truth_scores, atol=1e-3)
+    assert np.allclose(half.reconstruct([0, 9]), exact.reconstruct([0, 9]), atol=1e-3)
+    for name, index in (("exact", exact), ("half", half)):
+        (tmp_path / name).mkdir()
+        index.save(tmp_path / name, "m")
+    size = {name: (tmp_path / name / INDEX_FILE).stat().st_size for name in ("exact", "half")}
+    assert half.params == {} and size["half"] < 0.6 * size["exact"]
 
 
 def test_hnsw_rows_it_cannot_fill_are_answered_exactly(fake_vectors):
@@ -166,7 +185,7 @@ def test_concurrent_searches_match_serial(fake_vectors):
 # -- on disk ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "flat16", "hnsw"])
 def test_save_load_round_trip(tmp_path, fake_vectors, kind):
     index = VectorIndex.build(fake_vectors, kind=kind)
     index.save(tmp_path, "fake-hashing-64")
@@ -219,6 +238,7 @@ def test_settings_defaults_match_the_module_defaults():
     settings = Settings(model=Settings.model_fields["model"].default)  # tests run with KG_MODEL=fake
     assert settings.model == "openvino-int8"  # the bundled all-MiniLM-L6-v2, on OpenVINO int8
     assert settings.hnsw_threshold == vectors_module.DEFAULT_HNSW_THRESHOLD
+    assert settings.half_threshold == vectors_module.DEFAULT_HALF_THRESHOLD
     assert settings.hnsw_m == vectors_module.DEFAULT_HNSW_M
     assert settings.hnsw_ef_construction == vectors_module.DEFAULT_HNSW_EF_CONSTRUCTION
     assert settings.hnsw_ef_search == vectors_module.DEFAULT_HNSW_EF_SEARCH
