@@ -338,19 +338,13 @@ class TermMatrix:
 
 
 def term_matrix(glossary: Glossary) -> TermMatrix:
-    """(1 + log tf) * log((n + 1) / df), per definition; built by scikit-learn's counter and
-    sparse arithmetic, since a Python loop over every term of every definition took 15 s
-    at 30,000 concepts."""
+    """(1 + log tf) * log((n + 1) / df), per definition, in sparse arithmetic (a Python loop
+    over every term of every definition took 15 s at 30,000 concepts)."""
     import scipy.sparse as sp
-    from sklearn.feature_extraction.text import CountVectorizer
 
     ids = list(glossary.concepts)
     texts = [" ".join(l.text for l in c.labels) + " " + c.definition_text for c in glossary.concepts.values()]
-    counter = CountVectorizer(analyzer=tokenize, dtype=np.float64)
-    try:
-        counts = counter.fit_transform(texts).tocsr()
-    except ValueError:  # no term at all
-        counts = sp.csr_matrix((len(ids), 0), dtype=np.float64)
+    counts = _count_terms(texts)
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = np.log((len(ids) + 1) / np.maximum(df, 1))
     weights = counts.copy()
@@ -359,6 +353,40 @@ def term_matrix(glossary: Glossary) -> TermMatrix:
     norms[norms == 0] = 1.0
     normalised = sp.diags(1 / norms) @ weights
     return TermMatrix(ids, {cid: n for n, cid in enumerate(ids)}, normalised.tocsr(), df)
+
+
+def _count_terms(texts: list[str]):
+    """Term counts of each text (``tokenize``), one CSR row each, columns in the terms' sorted
+    order. Each text's terms are counted by ``Counter`` (in C), and only its distinct terms
+    are numbered in Python: scikit-learn's counter takes a Python step per occurrence (10 s
+    against 7.5 s at 30,000 concepts; numbering every occurrence in C by ``map`` over one
+    flat list and adding repeats in scipy took 9 s)."""
+    from array import array
+    from collections import Counter
+
+    import scipy.sparse as sp
+
+    vocabulary: dict[str, int] = {}  # numbered by first appearance
+    columns, values, starts = array("i"), array("i"), array("q", [0])
+    for text in texts:
+        counted = Counter(tokenize(text))
+        columns.extend([vocabulary.setdefault(term, len(vocabulary)) for term in counted])
+        values.extend(counted.values())
+        starts.append(len(columns))
+    matrix = sp.csr_matrix(
+        (np.frombuffer(values, np.int32).astype(np.float64), np.frombuffer(columns, np.int32).copy(),
+         np.frombuffer(starts, np.int64)),
+        shape=(len(texts), len(vocabulary)),
+    )
+    # Columns then renumbered in the terms' sorted order, each row's entries left in the order
+    # the terms first appear in the texts: scikit-learn's layout, so that row sums add in the
+    # same order and the features stay bit-identical to those the model was fitted on.
+    matrix.sort_indices()
+    rank = np.empty(len(vocabulary), dtype=np.int32)
+    rank[np.argsort(np.array(list(vocabulary), dtype=object), kind="stable")] = np.arange(len(vocabulary))
+    matrix.indices = rank[matrix.indices]
+    matrix.has_sorted_indices = False
+    return matrix
 
 
 def _cosines(terms: TermMatrix, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
