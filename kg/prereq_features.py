@@ -174,7 +174,6 @@ class Use:
 
 
 _NO_CUES = [0.0] * len(USE_CUES)
-_NO_USE = Use()  # how a definition that does not link to a term uses it: not at all
 
 
 @dataclass
@@ -184,7 +183,8 @@ class Candidates:
 
     pairs: list[tuple[str, str]]
     matrix: np.ndarray  # (2 * len(pairs), len(FEATURES))
-    evidence: dict[tuple[str, str], str]  # (p, c) -> the sentence of c's definition that uses p (else p's on c)
+    # (p, c) -> the sentence of c's definition that uses p (else p's on c); none for unlinked pairs.
+    evidence: dict[tuple[str, str], str]
 
     def rows(self) -> list[tuple[str, str]]:
         return [oriented for a, b in self.pairs for oriented in ((a, b), (b, a))]
@@ -313,18 +313,35 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int)
     return use
 
 
-def _refd(graph: nx.DiGraph, a: str, b: str) -> float:
-    """RefD(a, b) > 0 when a's references point to b more than b's point to a (b is needed for a)."""
+def _refd(graph: nx.DiGraph, ids: list[str], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """RefD(a, b) of each pair (``ids[first[i]]``, ``ids[second[i]]``): > 0 when a's references
+    point to b more than b's point to a (b is needed for a).
 
-    def share(x: str, y: str) -> float:
-        # The adjacency dicts themselves: set operations on their keys run in C (the views
-        # networkx hands out would test membership one Python call at a time).
-        refs = graph._succ[x].keys() - {y}
-        if not refs:
-            return 0.0
-        return len(refs & graph._pred[y].keys()) / len(refs)  # refs that link to y
+    The share of x's references (but y) that link to y is the number of paths x -> z -> y
+    over x's out-degree (less one when x links to y): the row of x in the link matrix
+    times the column of y, in sparse products over slices of pairs (the link graph has no
+    self-loops, see ``kg.graph``, so z is never y).
+    """
+    import scipy.sparse as sp
 
-    return share(a, b) - share(b, a)
+    row = {cid: n for n, cid in enumerate(ids)}
+    users = np.fromiter((row[a] for a, _ in graph.edges()), dtype=np.int64, count=graph.number_of_edges())
+    used = np.fromiter((row[b] for _, b in graph.edges()), dtype=np.int64, count=graph.number_of_edges())
+    links = sp.csr_matrix((np.ones(len(users)), (users, used)), shape=(len(ids), len(ids)))
+    linked_by = links.T.tocsr()
+    out_degree = np.diff(links.indptr)
+
+    def share(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        paths = np.empty(len(x))
+        direct = np.empty(len(x))
+        for start in range(0, len(x), _COSINE_PAIRS):
+            part = slice(start, start + _COSINE_PAIRS)
+            paths[part] = np.asarray(links[x[part]].multiply(linked_by[y[part]]).sum(axis=1)).ravel()
+            direct[part] = np.asarray(links[x[part], y[part]]).ravel()
+        refs = out_degree[x] - direct
+        return np.divide(paths, refs, out=np.zeros(len(x)), where=refs > 0)
+
+    return share(first, second) - share(second, first)
 
 
 @dataclass
@@ -389,20 +406,19 @@ def _count_terms(texts: list[str]):
     return matrix
 
 
-def _cosines(terms: TermMatrix, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+def _cosines(terms: TermMatrix, pairs: list[tuple[str, str]]) -> np.ndarray:
     """Cosine of the two definitions of every pair, as sparse row products."""
-    cosines: dict[tuple[str, str], float] = {}
+    cosines = np.empty(len(pairs))
     # In slices: the two row selections of every pair at once weighed 5 GB at 100,000 concepts.
     for first in range(0, len(pairs), _COSINE_PAIRS):
         chunk = pairs[first:first + _COSINE_PAIRS]
         left = terms.matrix[[terms.row[a] for a, _ in chunk]]
         right = terms.matrix[[terms.row[b] for _, b in chunk]]
-        products = np.asarray(left.multiply(right).sum(axis=1)).ravel()
-        cosines.update(zip(chunk, products.tolist(), strict=True))
+        cosines[first:first + len(chunk)] = np.asarray(left.multiply(right).sum(axis=1)).ravel()
     return cosines
 
 
-_COSINE_PAIRS = 20_000  # pairs per slice of ``_cosines``
+_COSINE_PAIRS = 20_000  # pairs per slice of ``_cosines`` and ``_refd``
 
 
 #: Definitions this similar (TF-IDF cosine) are candidates even when neither names the other.
@@ -451,9 +467,11 @@ def _similar_pairs(terms: TermMatrix, defined: set[str]) -> set[tuple[str, str]]
     return pairs
 
 
-def candidate_pairs(glossary: Glossary, terms: TermMatrix | None = None) -> list[tuple[str, str]]:
+def candidate_pairs(glossary: Glossary, terms: TermMatrix | None = None,
+                    contained: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """Unordered candidate pairs (sorted within and across), from links, labels, hierarchy
-    and (given the definitions' term matrix) similar definitions."""
+    and (given the definitions' term matrix) similar definitions. ``contained``: the
+    glossary's ``label_containments`` when already found."""
     defined = {cid for cid, concept in glossary.concepts.items() if concept.definition_text.strip()}
     pairs: set[tuple[str, str]] = _similar_pairs(terms, defined) if terms is not None else set()
 
@@ -463,12 +481,27 @@ def candidate_pairs(glossary: Glossary, terms: TermMatrix | None = None) -> list
 
     for user, used in glossary.graph.edges():
         add(user, used)
-    holders: dict[str, set[str]] = defaultdict(set)  # English word or Japanese bigram -> concepts
+    for outer, inner in label_containments(glossary) if contained is None else contained:
+        add(outer, inner)
     for concept in glossary.concepts.values():
+        for parent in concept.broader:
+            if parent in glossary.concepts:
+                add(parent, concept.id)
+    return sorted(pairs)
+
+
+def label_containments(glossary: Glossary) -> set[tuple[str, str]]:
+    """Every (outer, inner) of concepts where ``label_contains(outer, inner)``, found through
+    an index of label keys rather than by comparing every two concepts."""
+    concepts = glossary.concepts
+    forms = {cid: _label_forms(concept) for cid, concept in concepts.items()}
+    holders: dict[str, set[str]] = defaultdict(set)  # English word or Japanese bigram -> concepts
+    for concept in concepts.values():
         for label in concept.labels:
             for key in _label_keys(label):
                 holders[key].add(concept.id)
-    for inner in glossary.concepts.values():
+    found: set[tuple[str, str]] = set()
+    for inner in concepts.values():
         checked: set[str] = {inner.id}
         for label in inner.labels:
             keys = _label_keys(label, lookup=True)
@@ -478,69 +511,80 @@ def candidate_pairs(glossary: Glossary, terms: TermMatrix | None = None) -> list
             for outer_id in min((holders[key] for key in keys), key=len):
                 if outer_id not in checked:
                     checked.add(outer_id)
-                    if label_contains(glossary.concepts[outer_id], inner):
-                        add(outer_id, inner.id)
-    for concept in glossary.concepts.values():
-        for parent in concept.broader:
-            if parent in glossary.concepts:
-                add(parent, concept.id)
-    return sorted(pairs)
+                    if _forms_contain(forms[outer_id], forms[inner.id]):
+                        found.add((outer_id, inner.id))
+    return found
 
 
 def extract(glossary: Glossary) -> Candidates:
-    """Feature vectors of every candidate pair, both orientations (see ``Candidates``)."""
+    """Feature vectors of every candidate pair, both orientations (see ``Candidates``).
+
+    Built column by column over all pairs: a Python row per pair took most of prerequisite
+    inference at 100,000 concepts (700,000 pairs). Only a definition's use of a term it
+    links to is read in Python, once per link.
+    """
     links = glossary.graph
     concepts = glossary.concepts
     terms = term_matrix(glossary)
-    pairs = candidate_pairs(glossary, terms)
-    indegree = {node: math.log1p(links.in_degree(node)) for node in links}
-    similarities = _cosines(terms, pairs)
-    uses: dict[tuple[str, str], Use] = {}
-
-    def use(user: str, used: str) -> Use:
-        key = (user, used)
-        if key not in uses:
-            data = links._succ[user].get(used)
-            if data is None or "broader" in data["kinds"] and len(data["kinds"]) == 1:
-                return _NO_USE  # most pairs: shared, never changed
-            else:
-                uses[key] = use_evidence(concepts[user], concepts[used], data.get("sentences") or [],
-                                         int(data.get("count") or 1))
-        return uses[key]
-
-    label_forms: dict[str, list] = {}
-
-    def forms(cid: str) -> list:
-        if cid not in label_forms:
-            label_forms[cid] = _label_forms(concepts[cid])
-        return label_forms[cid]
-
-    # Filled in place: a list of Python float lists weighed a gigabyte at 30,000 concepts.
+    contained = label_containments(glossary)
+    pairs = candidate_pairs(glossary, terms, contained)
+    index = {pair: n for n, pair in enumerate(pairs)}
+    ids = terms.ids
+    row = terms.row
+    first = np.fromiter((row[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
+    second = np.fromiter((row[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
+    # Row 2 i is (p, c) = pairs[i] = (a, b), row 2 i + 1 is (b, a): each column is written for
+    # the (a, b) rows, then for the (b, a) rows.
     matrix = np.zeros((2 * len(pairs), len(FEATURES)), dtype=np.float64)
+    forward, backward = matrix[0::2], matrix[1::2]
+    uses = len(USE_CUES)  # columns [0, uses): how c uses p; [uses, 2 uses): how p uses c
+    column = {name: n for n, name in enumerate(FEATURES)}
+
+    # How each definition uses each term it links to (never for a link that is only "broader").
     evidence: dict[tuple[str, str], str] = {}
-    row = 0
-    for a, b in pairs:
-        section = float(bool(set(concepts[a].collections) & set(concepts[b].collections)))
-        similarity = similarities[(a, b)]
-        mutual = float(links.has_edge(a, b) and links.has_edge(b, a))
-        forms_a, forms_b = forms(a), forms(b)
-        contains = {(a, b): _forms_contain(forms_b, forms_a), (b, a): _forms_contain(forms_a, forms_b)}
-        refd = _refd(links, b, a)  # RefD(b, a); the reverse orientation is its negation
-        for p, c in ((a, b), (b, a)):
-            c_uses_p, p_uses_c = use(c, p), use(p, c)
-            evidence[(p, c)] = c_uses_p.sentence or p_uses_c.sentence  # c's words, else p's listing c
-            matrix[row] = [
-                *c_uses_p.vector(),
-                *p_uses_c.vector(),
-                float(contains[(p, c)]),
-                float(contains[(c, p)]),
-                float(p in concepts[c].broader),
-                float(c in concepts[p].broader),
-                indegree.get(p, 0.0) - indegree.get(c, 0.0),
-                refd if (p, c) == (a, b) else -refd,
-                similarity,
-                section,
-                mutual,
-            ]
-            row += 1
+    a_links_b = np.zeros(len(pairs), dtype=bool)
+    b_links_a = np.zeros(len(pairs), dtype=bool)
+    sentence_of: dict[tuple[str, str], str] = {}
+    for user, used, data in links.edges(data=True):
+        n = index[(user, used) if user < used else (used, user)]
+        (a_links_b if user < used else b_links_a)[n] = True
+        if "broader" in data["kinds"] and len(data["kinds"]) == 1:
+            continue
+        use = use_evidence(concepts[user], concepts[used], data.get("sentences") or [], int(data.get("count") or 1))
+        sentence_of[(user, used)] = use.sentence
+        vector = use.vector()
+        if user < used:  # a uses b: how p uses c in (a, b), how c uses p in (b, a)
+            forward[n, uses:2 * uses] = vector
+            backward[n, :uses] = vector
+        else:
+            forward[n, :uses] = vector
+            backward[n, uses:2 * uses] = vector
+    for a, b in pairs:  # (p, c): c's words on p, else p's listing c
+        if sentence := sentence_of.get((b, a)) or sentence_of.get((a, b)):
+            evidence[(a, b)] = sentence
+        if sentence := sentence_of.get((a, b)) or sentence_of.get((b, a)):
+            evidence[(b, a)] = sentence
+
+    is_broader = {(cid, parent) for cid, concept in concepts.items() for parent in concept.broader}
+    indegree = np.array([math.log1p(links.in_degree(cid)) for cid in ids])
+    collections = [frozenset(concepts[cid].collections) for cid in ids]
+    refd = _refd(links, ids, second, first)  # RefD(b, a); the reverse orientation is its negation
+
+    def flags(test) -> np.ndarray:
+        return np.fromiter((test(a, b) for a, b in pairs), dtype=np.float64, count=len(pairs))
+
+    forward[:, column["label_c"]] = backward[:, column["label_p"]] = flags(lambda a, b: (b, a) in contained)
+    forward[:, column["label_p"]] = backward[:, column["label_c"]] = flags(lambda a, b: (a, b) in contained)
+    forward[:, column["broader_c"]] = backward[:, column["broader_p"]] = flags(lambda a, b: (b, a) in is_broader)
+    forward[:, column["broader_p"]] = backward[:, column["broader_c"]] = flags(lambda a, b: (a, b) in is_broader)
+    forward[:, column["general"]] = indegree[first] - indegree[second]
+    backward[:, column["general"]] = indegree[second] - indegree[first]
+    forward[:, column["refd"]] = refd
+    backward[:, column["refd"]] = -refd
+    matrix[:, column["similarity"]] = np.repeat(_cosines(terms, pairs), 2)
+    pairs_at = zip(first.tolist(), second.tolist(), strict=True)
+    shared = np.fromiter((not collections[i].isdisjoint(collections[j]) for i, j in pairs_at),
+                         dtype=np.float64, count=len(pairs))
+    matrix[:, column["section"]] = np.repeat(shared, 2)
+    matrix[:, column["mutual"]] = np.repeat((a_links_b & b_links_a).astype(np.float64), 2)
     return Candidates(pairs, matrix, evidence)

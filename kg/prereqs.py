@@ -133,7 +133,7 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
         a, b = candidates.pairs[n]
         prerequisite, concept = (a, b) if row % 2 == 0 else (b, a)
         dag.add_edge(prerequisite, concept, confidence=float(probabilities[row]),
-                     evidence=candidates.evidence[(prerequisite, concept)], reasons=said, curated=False)
+                     evidence=candidates.evidence.get((prerequisite, concept), ""), reasons=said, curated=False)
     return dag
 
 

@@ -95,7 +95,8 @@ class VectorIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, kind: IndexKind = "auto", hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
-              *, half_threshold: int = DEFAULT_HALF_THRESHOLD, m: int = DEFAULT_HNSW_M, ef_construction: int = DEFAULT_HNSW_EF_CONSTRUCTION,
+              *, half_threshold: int = DEFAULT_HALF_THRESHOLD, m: int = DEFAULT_HNSW_M,
+              ef_construction: int = DEFAULT_HNSW_EF_CONSTRUCTION,
               ef_search: int = DEFAULT_HNSW_EF_SEARCH, ivf_threshold: int = DEFAULT_IVF_THRESHOLD,
               nprobe: int | None = None) -> VectorIndex:
         """Index ``vectors`` (one row per item; row i is answered as i).
