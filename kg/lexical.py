@@ -289,7 +289,7 @@ class LexicalIndex:
 
         def add(field: int, doc: int, counts: Counter[str]) -> None:
             term_ids, doc_ids, tfs = columns[field]
-            term_ids.extend(vocab.setdefault(t, len(vocab)) for t in counts)
+            term_ids.extend([vocab.setdefault(t, len(vocab)) for t in counts])  # a list: faster than a generator
             doc_ids.extend(itertools.repeat(doc, len(counts)))
             tfs.extend(counts.values())
 
