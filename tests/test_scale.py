@@ -170,6 +170,7 @@ def test_bench_scale_writes_table_json_and_plot(tmp_path):
     for side in ("ours", "baseline"):
         assert row[side]["ingest_seconds"] > 0 and row[side]["ingest_peak_mb"] > 0
         assert 0 < row[side]["search"]["p50_ms"] <= row[side]["search"]["p99_ms"]
+        assert 0 < row[side]["search_no_encoder"]["p50_ms"] <= row[side]["search_no_encoder"]["p99_ms"]
     assert set(row["ours"]["stages"]) == {"parse", "prerequisites", "lexical", "embed", "write"}
     (vectors,) = data["vectors"]
     assert vectors["ours"]["index"] == "flat" and vectors["ours"]["recall_at_10"] == 1.0
