@@ -559,11 +559,10 @@ def extract(glossary: Glossary) -> Candidates:
         else:
             forward[n, :uses] = vector
             backward[n, uses:2 * uses] = vector
-    for a, b in pairs:  # (p, c): c's words on p, else p's listing c
-        if sentence := sentence_of.get((b, a)) or sentence_of.get((a, b)):
-            evidence[(a, b)] = sentence
-        if sentence := sentence_of.get((a, b)) or sentence_of.get((b, a)):
-            evidence[(b, a)] = sentence
+    for user, used in sentence_of:  # (p, c): c's words on p, else p's listing c
+        for p, c in ((used, user), (user, used)):
+            if sentence := sentence_of.get((c, p)) or sentence_of.get((p, c)):
+                evidence[(p, c)] = sentence
 
     is_broader = {(cid, parent) for cid, concept in concepts.items() for parent in concept.broader}
     indegree = np.array([math.log1p(links.in_degree(cid)) for cid in ids])
