@@ -206,22 +206,18 @@ def measure_naive(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
         f"m = np.load({str(work / 'naive-vectors.npy')!r}); "
         "from kg.encoders.fake import FakeEncoder; q = FakeEncoder().encode(['start'])[0]; (m @ q).argmax()")
 
-    def search(query: str) -> Any:
-        scores = matrix @ encoder.encode([query])[0]
+    def best(scores: np.ndarray) -> Any:
         top = np.argpartition(-scores, 10)[:10]
         return top[np.argsort(-scores[top])]
+
+    def search(query: str) -> Any:
+        return best(matrix @ encoder.encode([query])[0])
 
     row = {cid: i for i, cid in enumerate(ids)}
     sample = rng.sample(ids, min(SAMPLES, len(ids)))
     naive["search"] = _latencies(search, queries)
     encoded = {query: encoder.encode([query])[0] for query in queries}
-
-    def search_no_encoder(query: str) -> Any:
-        scores = matrix @ encoded[query]
-        top = np.argpartition(-scores, 10)[:10]
-        return top[np.argsort(-scores[top])]
-
-    naive["search_no_encoder"] = _latencies(search_no_encoder, queries)
+    naive["search_no_encoder"] = _latencies(lambda query: best(matrix @ encoded[query]), queries)
     naive["learning_path"] = _latencies(lambda cid: nx.descendants(links, cid), sample)
 
     def related(cid: str) -> Any:
