@@ -145,8 +145,13 @@ _ROLE_BEFORE = [(re.compile(p + r"\s+(?:an?\s+|the\s+)?$"), role) for p, role in
     (r"\bof", "gen"), (r"\b(?:uses?|using|applies|apply)", "obj"), (r"\b(?:in|on|at|within|during)", "loc"),
     (r"\b(?:to|for|into)", "dat"), (r"\b(?:with|and|or)", "com"),
 )]
-# "…など", "…といった": the mention is one of several examples.
-_EXAMPLE_AFTER = re.compile(r"^[^。.]{0,12}?(?:など|等|といった|のような|etc)")
+# "…など", "…といった": the mention is one of several examples. Only list items may stand
+# between it and the marker ("INT8やBF16など"), so that a mention that merely precedes
+# the list ("FP32重みをINT8やBF16などに変換") is not taken for one of its items.
+_EXAMPLE_AFTER = re.compile(
+    r"^\s*[)）]?(?:\s*(?:や|、|,|，|・|と|及び|および|\bor\b|\band\b)\s*[^。.、,，をがはでに]{1,15}?)*"
+    r"\s*,?\s*(?:など|等|といった|のような|etc)"
+)
 # The genus of a first sentence: "…を処理するニューラルネットワークです。", "A B-tree is a balanced X".
 _HEAD_AFTER = re.compile(r"^\s*[)）]?\s*(?:である|であり|です|のこと|。|$)")
 _HEAD_BEFORE = re.compile(r"\b(?:is|are)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}$")
@@ -158,6 +163,9 @@ _EXAMPLE_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9]+")
+# A definition's first sentence: up to the first full stop (the sentences of ingest's evidence
+# end the same way, see ``ingest.markdown``).
+_FIRST_SENTENCE = re.compile(r"^.*?(?:[。．！？!?]|\.(?=\s)|$)")
 
 
 @dataclass
@@ -260,7 +268,9 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int)
     texts |= {normalize(l.text) for l in used.labels}
     texts.discard("")
     lines = user.definition_text.splitlines()
-    first = normalize(lines[0]) if lines else ""
+    # The first sentence, not the first line: a one-line definition often goes on with
+    # usage notes ("…割合。F値に影響。") that say nothing about its genus.
+    first = normalize(_FIRST_SENTENCE.match(lines[0]).group()) if lines else ""
     use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
     nested = bool(sentences)
     strongest = 0

@@ -79,6 +79,9 @@ def weak_label(row: np.ndarray) -> int | None:
     votes += row[_F["label_c"]] - row[_F["label_p"]]
     votes += row[_F["genus_c"]] - row[_F["genus_p"]]
     votes += row[_F["broader_c"]] - row[_F["broader_p"]]
+    # c computed from p ("pの調和平均", "derived from p"), or p's definition saying c is
+    # derived from it ("cはここから導出"): p first.
+    votes += max(row[_F["derived_c"]], row[_F["here_p"]]) - max(row[_F["derived_p"]], row[_F["here_c"]])
     # c an item of a list in p's definition ("主なモデル:" then "- c"): p first.
     votes += max(row[_F["listed_p"]], row[_F["example_p"]]) - max(row[_F["listed_c"]], row[_F["example_c"]])
     if votes > 0:
