@@ -46,6 +46,14 @@ class Link:
     source: Source | None = None
 
 
+def _source_dict(source: Source | None) -> dict[str, Any] | None:
+    return None if source is None else {"file": source.file, "line": source.line, "url": source.url}
+
+
+def _label_dict(label: Label) -> dict[str, str]:
+    return {"text": label.text, "lang": label.lang}
+
+
 @dataclass
 class Concept:
     """One real concept, possibly merged from several headings and files.
@@ -99,7 +107,25 @@ class Concept:
         return "\n\n".join(d.text for d in self.definitions if d.text)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The same dict as ``dataclasses.asdict`` (a test holds them equal), written out:
+        ``asdict`` copies generically and took 10 of the 12 s of writing 30,000 concepts."""
+        return {
+            "id": self.id,
+            "labels": [_label_dict(label) for label in self.labels],
+            "definitions": [{"text": d.text, "source": _source_dict(d.source), "lang": d.lang}
+                            for d in self.definitions],
+            "sources": [_source_dict(source) for source in self.sources],
+            "links": [{"target": link.target, "kind": link.kind, "text": link.text, "sentence": link.sentence,
+                       "source": _source_dict(link.source)} for link in self.links],
+            "collections": list(self.collections),
+            "broader": list(self.broader),
+            "uri": self.uri,
+            "hidden_labels": [_label_dict(label) for label in self.hidden_labels],
+            "schemes": list(self.schemes),
+            "prerequisites": list(self.prerequisites),
+            "rejected_prerequisites": list(self.rejected_prerequisites),
+            "inferred_prerequisites": list(self.inferred_prerequisites),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Concept:

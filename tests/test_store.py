@@ -403,3 +403,26 @@ def test_concurrent_writers_take_turns(tmp_path, settings):
     assert a["exit_code"] == b["exit_code"] == 0
     assert store.versions() == [a["version"], b["version"]]
     assert store.current_version() == b["version"] and len(store.load()) == 4
+
+
+def test_concept_to_dict_is_asdict_with_every_field_set():
+    """The hand-written ``Concept.to_dict`` (``asdict`` is slow at scale) must stay what
+    ``asdict`` gives, and must round-trip, with every field holding something."""
+    import dataclasses
+
+    from kg.model import Concept, Definition, Label, Link, Source
+
+    where = Source("a.md", 3, "https://example.org/a")
+    concept = Concept(
+        id="x", labels=[Label("X", "en"), Label("エックス", "ja")],
+        definitions=[Definition("text", where, "en"), Definition("other")],
+        sources=[where, Source("b.md")], links=[Link("y", "mention", "Y", "uses Y.", where), Link("z")],
+        collections=["c"], broader=["b"], uri="https://example.org/x", hidden_labels=[Label("ex", "en")],
+        schemes=["https://example.org/s"], prerequisites=["p"], rejected_prerequisites=["r"],
+        inferred_prerequisites=["i"],
+    )
+    for field in dataclasses.fields(Concept):
+        assert getattr(concept, field.name), f"{field.name} left empty: the test would not cover it"
+    assert concept.to_dict() == dataclasses.asdict(concept)
+    assert list(concept.to_dict()) == [field.name for field in dataclasses.fields(Concept)]
+    assert Concept.from_dict(json.loads(json.dumps(concept.to_dict()))) == concept
