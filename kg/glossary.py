@@ -334,6 +334,9 @@ class Glossary:
         _ = self.prerequisites  # the DAG is inferred once per version
         engine = self.engine
         if self.concepts:  # related terms keep per-version tables of neighbours and vectors
+            from kg.related import prepare
+
+            prepare(self.graph)
             self.related(next(iter(self.concepts)), k=1)
         if engine.semantic is not None:
             engine.semantic.encoder.encode(["warm up"])

@@ -143,19 +143,25 @@ def related(glossary: Glossary, ref: str, k: int = 10) -> list[RelatedTerm]:
     # the k shown need their reasons written out. Each reason's score is computed the same
     # way in both passes (fsum), so the ranking is that of the reasons.
     similar = _similar_meaning(glossary, concept.id, k)
-    # Added up in the order of KINDS, as the reasons are listed.
-    totals: dict[str, float] = {}
     graph = glossary.graph
-    for other, data in graph.succ[concept.id].items():
-        totals[other] = totals.get(other, 0) + _link_score(data, W_LINKS_TO)
-    for other, data in graph.pred[concept.id].items():
-        totals[other] = totals.get(other, 0) + _link_score(data, W_LINKED_FROM)
     shared = _shared_scores(glossary, concept.id)
-    for other, score in shared.scores.items():
-        totals[other] = totals.get(other, 0) + score
-    for other, cosine in similar.items():
-        totals[other] = totals.get(other, 0) + _similar_score(cosine)
-    totals.pop(concept.id, None)
+    # Only the concepts that can reach the k-th best total need it exactly: next to a hub
+    # the concepts sharing a neighbour are tens of thousands (seconds as dicts).
+    candidates = _near_top(glossary, concept.id, shared, similar, k)
+    shared.fill(candidates)
+    totals: dict[str, float] = {}
+    succ, pred = graph._succ[concept.id], graph._pred[concept.id]  # plain dicts: no views
+    for other in candidates:  # added up in the order of KINDS, as the reasons are listed
+        total = 0.0
+        if other in succ:
+            total = total + _link_score(succ[other], W_LINKS_TO)
+        if other in pred:
+            total = total + _link_score(pred[other], W_LINKED_FROM)
+        if other in shared.scores:
+            total = total + shared.scores[other]
+        if other in similar:
+            total = total + _similar_score(similar[other])
+        totals[other] = total
     shown = _best(glossary, totals, k)
 
     found: dict[str, list[Reason]] = {other: [] for other in shown}
@@ -221,17 +227,43 @@ def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: 
     )
 
 
-class _Shared(NamedTuple):
-    """Who shares link neighbours with a concept: each one's score and the neighbours it
-    shares, and the Adamic-Adar weight of each of the concept's shareable neighbours."""
+class _Shared:
+    """Who shares link neighbours with a concept. ``weights``: the Adamic-Adar weight of
+    each of the concept's shareable neighbours; ``approximate``: every concept's score as a
+    dense array over the numbered nodes (a sparse product, summed in no fixed order), used
+    only to find the few whose exact score (``fsum``) and ``via`` ``fill`` then works out."""
 
-    scores: dict[str, float]
-    via: dict[str, list[str]]
-    weights: dict[str, float]
+    def __init__(self, neighbours: dict[str, frozenset[str]], weights: dict[str, float], scale: float,
+                 approximate: np.ndarray | None) -> None:
+        self.neighbours = neighbours
+        self.weights = weights
+        self.scale = scale
+        self.approximate = approximate
+        self.via: dict[str, list[str]] = {}
+        self.scores: dict[str, float] = {}
+
+    def fill(self, others: list[str]) -> None:
+        """Exact scores and ``via`` of ``others``: each one's neighbours looked up among the
+        concept's, or, when that is more work (many candidates next to a hub), each shared
+        neighbour's neighbours walked once."""
+        wanted = set(others)
+        walk = sum(len(self.neighbours[z]) for z in self.weights)
+        if len(wanted) * len(self.weights) <= walk:
+            for other in wanted:
+                if via := [z for z in self.weights if other in self.neighbours[z]]:
+                    self.via[other] = via
+        else:
+            for z in self.weights:
+                for other in wanted.intersection(self.neighbours[z]):
+                    self.via.setdefault(other, []).append(z)
+        for other, via in self.via.items():
+            # fsum: the same score whatever the order of the neighbours (the reason lists them sorted).
+            self.scores[other] = (self.weights[via[0]] if len(via) == 1
+                                  else math.fsum(self.weights[z] for z in via)) * self.scale
 
 
 def _shared_scores(glossary: Glossary, concept_id: str) -> _Shared:
-    """Each concept sharing link neighbours with ``concept_id``, scored (see ``_Shared``)."""
+    """The concepts sharing link neighbours with ``concept_id`` (see ``_Shared``)."""
     neighbours = _neighbour_sets(glossary.graph)
     own = neighbours[concept_id]
 
@@ -242,17 +274,77 @@ def _shared_scores(glossary: Glossary, concept_id: str) -> _Shared:
     weights = {z: weight(z) for z in own if len(neighbours[z]) >= 2}  # only these can be shared with anyone
     total = math.fsum(weights.values())
     if not total:
-        return _Shared({}, {}, weights)
-    shared: dict[str, list[str]] = defaultdict(list)
-    for z in weights:
-        for other in neighbours[z]:
-            shared[other].append(z)
-    shared.pop(concept_id, None)
+        return _Shared(neighbours, {}, 0.0, None)
     scale = W_SHARED / total / _TOTAL_WEIGHT
-    # fsum: the same score whatever the order of the neighbours (the reason lists them sorted).
-    scores = {other: (weights[via[0]] if len(via) == 1 else math.fsum(weights[z] for z in via)) * scale
-              for other, via in shared.items()}
-    return _Shared(scores, shared, weights)
+    adjacency = _adjacency(glossary.graph)
+    rows = np.fromiter((adjacency.number[z] for z in weights), dtype=np.int64, count=len(weights))
+    approximate = adjacency.matrix[rows].T @ (np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+                                              * scale)
+    return _Shared(neighbours, weights, scale, approximate)
+
+
+#: Candidates within this much of the k-th best approximate total are scored exactly (the
+#: approximate sums differ from the exact ones by a few units in the last place).
+_NEAR = 1e-9
+
+
+def _near_top(glossary: Glossary, concept_id: str, shared: _Shared, similar: dict[str, float], k: int) -> list[str]:
+    """Every concept whose total may be among the ``k`` best (ties included): linked or
+    similar ones and those sharing neighbours, by approximate totals."""
+    succ, pred = glossary.graph._succ[concept_id], glossary.graph._pred[concept_id]  # plain dicts: no views
+    direct = {**dict.fromkeys(succ), **dict.fromkeys(pred), **dict.fromkeys(similar)}
+    direct.pop(concept_id, None)
+    if shared.approximate is None:
+        return list(direct)
+    adjacency = _adjacency(glossary.graph)
+    totals = shared.approximate.copy()
+    for scores in ({other: _link_score(data, W_LINKS_TO) for other, data in succ.items()},
+                   {other: _link_score(data, W_LINKED_FROM) for other, data in pred.items()},
+                   {other: _similar_score(cosine) for other, cosine in similar.items()}):
+        at = np.fromiter((adjacency.number[other] for other in scores), dtype=np.int64, count=len(scores))
+        totals[at] += np.fromiter(scores.values(), dtype=np.float64, count=len(scores))  # ids unique: no repeats
+    totals[adjacency.number[concept_id]] = 0.0
+    scored = np.flatnonzero(totals > 0)
+    if len(scored) > k:
+        kth = -np.partition(-totals[scored], k - 1)[k - 1]
+        scored = scored[totals[scored] >= kth - _NEAR]
+    return [adjacency.ids[i] for i in scored.tolist()]
+
+
+def prepare(graph: nx.DiGraph) -> None:
+    """Build the per-graph tables related terms use (neighbour sets, the adjacency matrix)
+    now rather than in the first request: seconds at 100,000 concepts."""
+    _adjacency(graph)
+
+
+class _Adjacency(NamedTuple):
+    """The undirected link graph as a 0/1 sparse matrix over numbered nodes."""
+
+    ids: list[str]
+    number: dict[str, int]
+    matrix: Any  # scipy.sparse.csr_matrix
+
+
+_adjacency_cache: weakref.WeakKeyDictionary[nx.DiGraph, _Adjacency] = weakref.WeakKeyDictionary()
+
+
+def _adjacency(graph: nx.DiGraph) -> _Adjacency:
+    """``_Adjacency`` of ``graph``, built once per graph from ``_neighbour_sets``."""
+    import scipy.sparse as sp
+
+    neighbours = _neighbour_sets(graph)
+    with _neighbours_lock:
+        cached = _adjacency_cache.get(graph)
+        if cached is None:
+            ids = list(neighbours)
+            number = {cid: n for n, cid in enumerate(ids)}
+            counts = np.fromiter((len(neighbours[cid]) for cid in ids), dtype=np.int64, count=len(ids))
+            columns = np.fromiter((number[other] for cid in ids for other in neighbours[cid]), dtype=np.int64,
+                                  count=int(counts.sum()))
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            matrix = sp.csr_matrix((np.ones(len(columns)), columns, starts), shape=(len(ids), len(ids)))
+            cached = _adjacency_cache[graph] = _Adjacency(ids, number, matrix)
+        return cached
 
 
 def _shared_neighbours(glossary: Glossary, shared: _Shared, found: dict[str, list[Reason]]) -> None:

@@ -227,3 +227,56 @@ def test_cli_related(kg_cli, tmp_path):
 
     result = runner.invoke(kg_cli, ["related", "Deep Learning", "--k", "0", *store], obj=settings)
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ranking_equals_scoring_every_concept(seed):
+    """Only the concepts that may reach the k-th best are scored exactly (next to a hub the
+    others are thousands): the answer must equal scoring every concept, ties included."""
+    import math
+    import random
+
+    from kg.related import link_strength
+
+    rng = random.Random(seed)
+    n = 150
+    hubs = [f"c{i:03d}" for i in range(4)]
+    links: dict[str, list[Link]] = {f"c{i:03d}": [] for i in range(n)}
+    for i in range(n):
+        cid = f"c{i:03d}"
+        targets = rng.sample(hubs, rng.randint(0, 2)) + rng.sample(sorted(links), rng.randint(0, 3))
+        for target in targets:
+            if target != cid:
+                links[cid] += [Link(target)] * rng.choice((1, 1, 2))  # repeats: stronger links
+    concepts = [Concept(cid, [Label(f"T{rng.randint(0, 30)}", "en")], links=ls) for cid, ls in links.items()]
+    glossary = Glossary(concepts, settings=Settings(semantic_index=False))
+    graph = glossary.graph
+    neighbours = {c: (set(graph.succ[c]) | set(graph.pred[c])) - {c} for c in graph}
+    total_weight = W_LINKS_TO + W_LINKED_FROM + W_SHARED + W_SIMILAR
+
+    def expected(cid: str, k: int) -> list[tuple[str, float]]:
+        weights = {z: 1 / math.log(len(neighbours[z])) for z in neighbours[cid] if len(neighbours[z]) >= 2}
+        scale = W_SHARED / math.fsum(weights.values()) / total_weight if weights else 0.0
+        totals = {}
+        for other in graph:
+            if other == cid:
+                continue
+            score = 0.0
+            if graph.has_edge(cid, other):
+                score += W_LINKS_TO * link_strength(graph.edges[cid, other]["count"]) / total_weight
+            if graph.has_edge(other, cid):
+                score += W_LINKED_FROM * link_strength(graph.edges[other, cid]["count"]) / total_weight
+            via = [z for z in weights if other in neighbours[z]]
+            if via:
+                score += math.fsum(weights[z] for z in via) * scale
+            if score > 0:
+                totals[other] = score
+        ranked = sorted(totals, key=lambda o: (-totals[o], glossary.concepts[o].name.casefold(), o))[:k]
+        return [(o, totals[o]) for o in ranked]
+
+    for cid in [*hubs, *rng.sample(sorted(links), 25)]:
+        for k in (1, 3, 10, 40):
+            got = [(term.id, term.score) for term in related(glossary, cid, k=k)]
+            want = expected(cid, k)
+            assert [o for o, _ in got] == [o for o, _ in want], (cid, k)
+            assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-12), (cid, k)
