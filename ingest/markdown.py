@@ -36,7 +36,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from kg.labels import detect_lang, split_labels
+from kg.labels import SENTENCE_END, detect_lang, split_labels
 from kg.model import Issue, Label
 
 # Publishers insert term links even inside math; keep the math, drop the tags.
@@ -44,7 +44,6 @@ _ANCHOR_TAG = re.compile(r"</?a\b[^>]*>", re.IGNORECASE)
 # Deeper nesting than this stops markdown-it for good; see _parse_resilient.
 _MAX_NESTING = 50
 _URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=\.)\s+|\n")
 # `前提: A、B` / `Prerequisites: [A](a.md), [[B]]`: metadata, not definition.
 _PREREQ_MARKER = re.compile(r"^\s*(?:前提知識|前提|prerequisites?)\s*[:：]\s*", re.IGNORECASE)
 _PREREQ_SEPARATORS = re.compile(r"[,、，;；\n]")
@@ -117,8 +116,8 @@ class Entry:
     def sentence_at(self, start: int, end: int) -> str:
         """The sentence of the definition that contains ``[start, end)``."""
         text = self.definition
-        left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
-        right_match = _SENTENCE_END.search(text, end)
+        left = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
+        right_match = SENTENCE_END.search(text, end)
         right = right_match.start() if right_match else len(text)
         return text[left:right].strip(" \t-*")
 

@@ -1,4 +1,4 @@
-"""Label helpers: language tags, normalisation for lookup, heading splitting, slugs."""
+"""Label and text helpers: language tags, normalisation for lookup, heading splitting, slugs, sentence ends."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ _JA_RUN = re.compile(r"(?=[^\W\d_])" + _JA_CHARS.pattern)  # a Japanese letter
 _KATAKANA_LONG_VOWEL_END = re.compile(r"(?<=[\u30a0-\u30ff])ー(?![\u30a0-\u30ff])")
 _SEPARATORS = re.compile(r"[\s\-_‐‑‒–—・/]+")
 _TRAILING_PAREN = re.compile(r"^(?P<outer>.*?\S)\s*[(（](?P<inner>[^()（）]+)[)）]$")
+#: Where a sentence of a definition ends: after a full stop (Japanese or Latin, a Latin
+#: period only before a space) or at a line break. Evidence sentences and first sentences
+#: are cut by it.
+SENTENCE_END = re.compile(r"(?<=[。．！？!?])|(?<=\.)\s+|\n")
 
 
 def detect_lang(text: str) -> str:
@@ -107,3 +111,13 @@ def text_lang(text: str) -> str:
         return "en"
     ja = len(_JA_RUN.findall(text))
     return "ja" if ja / letters >= 0.2 else "en"
+
+
+def first_sentence(text: str) -> str:
+    """``text`` up to the end of its first sentence (see ``SENTENCE_END``).
+
+    >>> first_sentence("予測した正例の割合。F値に影響。"), first_sentence("A v1.2 table. More.")
+    ('予測した正例の割合。', 'A v1.2 table.')
+    """
+    end = SENTENCE_END.search(text)
+    return text[:end.start()] if end else text

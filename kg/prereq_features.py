@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from kg.labels import first_sentence
 from kg.labels import normalize as _normalize
 
 # Labels and sentences are normalised again for every pair they take part in; a hub
@@ -160,9 +161,6 @@ _EXAMPLE_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9]+")
-# A definition's first sentence: up to the first full stop (the sentences of ingest's evidence
-# end the same way, see ``ingest.markdown``).
-_FIRST_SENTENCE = re.compile(r"^.*?(?:[。．！？!?]|\.(?=\s)|$)")
 
 
 @dataclass
@@ -267,7 +265,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int)
     lines = user.definition_text.splitlines()
     # The first sentence, not the first line: a one-line definition often goes on with
     # usage notes ("…割合。F値に影響。") that say nothing about its genus.
-    first = normalize(_FIRST_SENTENCE.match(lines[0]).group()) if lines else ""
+    first = normalize(first_sentence(lines[0])) if lines else ""
     use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
     nested = bool(sentences)
     strongest = 0
