@@ -167,12 +167,11 @@ def related(glossary: Glossary, ref: str, k: int = 10) -> list[RelatedTerm]:
     found: dict[str, list[Reason]] = {other: [] for other in shown}
     name = concept.name
     for other in shown:
-        if other in graph.succ[concept.id]:
-            data = graph.succ[concept.id][other]
-            found[other].append(_link_reason("links_to", name, glossary.concepts[other].name, data, W_LINKS_TO))
-        if other in graph.pred[concept.id]:
-            data = graph.pred[concept.id][other]
-            found[other].append(_link_reason("linked_from", glossary.concepts[other].name, name, data,
+        if other in succ:
+            found[other].append(_link_reason("links_to", name, glossary.concepts[other].name, succ[other],
+                                             W_LINKS_TO))
+        if other in pred:
+            found[other].append(_link_reason("linked_from", glossary.concepts[other].name, name, pred[other],
                                              W_LINKED_FROM))
     _shared_neighbours(glossary, shared, found)
     for other in shown:
