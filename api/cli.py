@@ -614,22 +614,32 @@ def diff(settings: Settings, old: str | None, new: str | None, as_json: bool) ->
 @click.option("--not-pairs", "negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Labelled non-prerequisites (not_prerequisite TAB concept): precision is the share "
                                  "kept out of the concept's learning path.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Score the DAG this prerequisite model (from `kg train-prereqs --output`) infers from the "
+                   "store's concepts, instead of the store's own: e.g. a model fitted without the held-out pairs.")
 @json_option
 @pass_settings
-def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, as_json: bool) -> None:
+def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, model_path: Path | None,
+                     as_json: bool) -> None:
     """Prerequisite quality on PAIRS.tsv (prerequisite TAB concept): the share of pairs
     whose prerequisite is in the concept's learning path, reversed, unconnected, the
     median learning-path length, and with --not-pairs the precision on non-prerequisites."""
     from kg.evaluate import evaluate_prerequisites, read_pairs
+    from kg.prereq_model import load_model
+    from kg.prereqs import learning_path, prerequisite_graph
 
     glossary = _load(settings)
+    try:
+        dag = prerequisite_graph(glossary, load_model(model_path)) if model_path else glossary.prerequisites
+    except KGError as error:
+        raise click.ClickException(_one_line(error)) from None
 
     def resolve(label: str) -> str | None:
         found = glossary.candidates(label)
         return found[0].id if found else None
 
     evaluation = evaluate_prerequisites(
-        read_pairs(pairs), lambda cid: [s["id"] for s in glossary.learning_path(cid)["path"]], resolve,
+        read_pairs(pairs), lambda cid: learning_path(dag, cid).steps, resolve,
         read_pairs(negatives) if negatives else [],
     )
     if as_json:

@@ -428,6 +428,31 @@ def test_cli_prereqs_and_eval(tmp_path, linked_corpus, eval_dir):
                                              "--store", store]).output)["metrics"]
     assert metrics["negatives"] >= 40 and 0 < metrics["precision"] <= 1
 
+    # --model: the DAG another model infers from the store's concepts. The shipped model gives
+    # the store's own answers; a model fitted without the held-out pairs gives the held-out
+    # figures the README reports (those of kg.prereq_training.evaluate_model).
+    held_out = [str(EVAL / "heldout_prerequisites.tsv"), "--not-pairs", str(EVAL / "heldout_not_prerequisites.tsv")]
+
+    def scored(*options: str) -> dict:
+        result = runner.invoke(cli, ["eval-prereqs", *held_out, "--json", "--store", store, *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["metrics"]
+
+    assert scored("--model", str(MODEL_PATH)) == scored()
+    design = tmp_path / "design.json"
+    trained = runner.invoke(cli, ["train-prereqs", "--design-only", "--no-cv", "--output", str(design)])
+    assert trained.exit_code == 0, trained.output
+    from kg.prereq_training import evaluate_model, load_pairs, prepare
+
+    corpus = prepare([linked_corpus])[0]
+    expected = evaluate_model(corpus, load_model(design), load_pairs([EVAL / "heldout_prerequisites.tsv"]),
+                              load_pairs([EVAL / "heldout_not_prerequisites.tsv"])).metrics
+    assert scored("--model", str(design)) == pytest.approx(expected)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**json.loads(design.read_text()), "features": ["uses_c"]}))
+    refused = runner.invoke(cli, ["eval-prereqs", *held_out, "--store", store, "--model", str(other)])
+    assert refused.exit_code != 0 and "kg train-prereqs" in refused.output
+
 
 def test_train_prereqs_writes_a_model(tmp_path, fixtures):
     out = tmp_path / "model.json"
