@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The vector index defaults live beside the code that uses them; the settings take them from there.
+from kg import vectors
+
 #: The glossary that ships with the product and is served when the store is empty.
 BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -55,19 +58,25 @@ class Settings(BaseSettings):
                                    "already in the Hugging Face cache.")
     encode_batch_size: int = Field(64, ge=1, description="Texts per forward pass when embedding.")
     embedding_cache: Path | None = Field(None, description="Directory of the embedding cache (default STORE/cache).")
-    half_threshold: int = Field(50_000, ge=0, description="From this many vectors on, exact search keeps the "
-                                                          "vectors as 16-bit floats (half the memory and time).")
-    hnsw_threshold: int = Field(200_000, ge=0, description="From this many vectors on, search uses HNSW instead "
-                                                           "of exact search.")
-    ivf_threshold: int = Field(500_000, ge=0, description="From this many vectors on, search uses an inverted "
-                                                          "file (IVF) instead of HNSW.")
+    half_threshold: int = Field(
+        vectors.DEFAULT_HALF_THRESHOLD, ge=0,
+        description="From this many vectors on, exact search keeps the vectors as 16-bit floats (half the memory "
+                    "and time).")
+    hnsw_threshold: int = Field(
+        vectors.DEFAULT_HNSW_THRESHOLD, ge=0,
+        description="From this many vectors on, search uses HNSW instead of exact search.")
+    ivf_threshold: int = Field(
+        vectors.DEFAULT_IVF_THRESHOLD, ge=0,
+        description="From this many vectors on, search uses an inverted file (IVF) instead of HNSW.")
     ivf_nprobe: int = Field(0, ge=0, description="IVF lists searched per query (0: a sixteenth of them).")
-    hnsw_m: int = Field(32, ge=2, description="HNSW graph degree.")
-    hnsw_ef_construction: int = Field(200, ge=1, description="HNSW build-time beam width.")
+    hnsw_m: int = Field(vectors.DEFAULT_HNSW_M, ge=2, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(vectors.DEFAULT_HNSW_EF_CONSTRUCTION, ge=1,
+                                      description="HNSW build-time beam width.")
     semantic_index: bool = Field(True, description="Embed concepts and build the dense index at ingest.")
     gloss_japanese: bool = Field(True, description="Gloss Japanese into English (JMdict) before embedding; "
                                                    "for English-only models such as the default.")
-    hnsw_ef_search: int = Field(128, ge=1, description="HNSW query-time beam width (recall vs speed).")
+    hnsw_ef_search: int = Field(vectors.DEFAULT_HNSW_EF_SEARCH, ge=1,
+                                description="HNSW query-time beam width (recall vs speed).")
     # -- a SPARQL 1.1 store to publish to and serve from (kg.sparql_store, kg.replication) --
     sparql_layout: Literal["oxigraph", "fuseki", "graphdb", "virtuoso"] = Field(
         "oxigraph", description="Which endpoints the URL of `kg ingest --to` / `kg serve --from` has "
