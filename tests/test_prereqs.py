@@ -16,7 +16,7 @@ from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, NotFoundError
 from kg.evaluate import evaluate_prerequisites, read_pairs
-from kg.prereq_features import FEATURES, extract
+from kg.prereq_features import FEATURES, candidate_pairs, extract, label_containments
 from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
 from kg.prereqs import CURATED_REASON, HOP_DECAY, learning_path
 
@@ -156,6 +156,28 @@ def test_features_read_the_cues(corpus):
     assert row("precision", "confusion-matrix")[column["derived_c"]] == 0
     # Optimizer's usage note "LLMで最も一般的" is a usage, not a base.
     assert row("large-language-model", "optimizer")[column["usage_c"]] == 1
+
+
+def test_label_containment_pairs_go_through_the_nearest_label(tmp_path):
+    """A label held by a label that holds it again makes no pair of its own: the chain
+    through the middle label leads there. Two concepts that hold each other are no
+    middle for one another."""
+    (tmp_path / "g.md").write_text(
+        "## Model\n\n- A function fitted to data.\n\n## Language Model\n\n- Predicts the next token.\n\n"
+        "## Large Language Model\n\n- Trained on a web-scale corpus.\n\n"
+        "## Net | Deep Net Model\n\n- Stacked layers.\n\n## Deep Net\n\n- Many layers.\n\n"
+        "## Deep Net Model Zoo\n\n- A collection of trained ones.\n", encoding="utf-8")
+    glossary = _glossary(tmp_path)
+    contained = label_containments(glossary)
+    assert ("large-language-model", "model") in contained
+    assert {("net", "deep-net"), ("deep-net", "net")} <= contained  # each holds a label of the other
+    pairs = candidate_pairs(glossary, contained)
+    assert ("language-model", "large-language-model") in pairs and ("language-model", "model") in pairs
+    assert ("large-language-model", "model") not in pairs
+    assert ("deep-net", "deep-net-model-zoo") in pairs and ("deep-net-model-zoo", "net") in pairs
+    path = glossary.learning_path("Large Language Model")
+    assert [item["id"] for item in path["path"]] == ["model", "language-model"]
+    assert [step["concept"] for step in path["path"][0]["chain"]] == ["language-model", "large-language-model"]
 
 
 # -- the DAG -----------------------------------------------------------------------------------
