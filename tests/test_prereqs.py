@@ -193,6 +193,15 @@ def test_the_graph_is_a_dag_with_evidence(corpus):
     assert "過学習" in edge["evidence"]
 
 
+def test_cycle_breaking_is_exact_on_the_real_glossary(corpus):
+    """Every cycle check in the linked corpus can search its whole tangle: ``SEARCH_LIMIT``
+    (which drops an edge whose check would search more) only binds in giant synthetic tangles."""
+    from kg.prereqs import SEARCH_LIMIT, infer_prerequisites
+
+    tangles = nx.strongly_connected_components(infer_prerequisites(corpus))
+    assert 10 < max(map(len, tangles)) < SEARCH_LIMIT
+
+
 def test_a_usage_note_is_no_prerequisite(corpus):
     path = corpus.learning_path("Optimizer")
     ids = [s["id"] for s in path["path"]]
