@@ -323,33 +323,62 @@ def _refd(graph: nx.DiGraph, ids: list[str], first: np.ndarray, second: np.ndarr
     point to b more than b's point to a (b is needed for a).
 
     The share of x's references (but y) that link to y is the number of paths x -> z -> y
-    over x's out-degree (less one when x links to y): the row of x in the link matrix
-    times the column of y, in sparse products over slices of pairs (the link graph has no
-    self-loops, see ``kg.graph``, so z is never y).
+    over x's out-degree (less one when x links to y). The paths are counted along the
+    shorter of two lists: the z that x links to (is z -> y a link?) or the z that link to
+    y (is x -> z one?), each looked up among the sorted link keys. A hub is linked to by
+    thousands, so taking y's in-links for every pair (a sparse row product) cost time in
+    proportion to the hubs' in-degrees. The link graph has no self-loops (see
+    ``kg.graph``), so z is never y.
     """
-    import scipy.sparse as sp
-
     row = {cid: n for n, cid in enumerate(ids)}
+    n = max(len(ids), 1)
     users = np.fromiter((row[a] for a, _ in graph.edges()), dtype=np.int64, count=graph.number_of_edges())
     used = np.fromiter((row[b] for _, b in graph.edges()), dtype=np.int64, count=graph.number_of_edges())
-    links = sp.csr_matrix((np.ones(len(users)), (users, used)), shape=(len(ids), len(ids)))
-    linked_by = links.T.tocsr()
-    out_degree = np.diff(links.indptr)
+    keys = np.sort(users * n + used)
+    # Adjacency lists as one array each: node x's are lists[starts[x]:starts[x + 1]].
+    out_list, out_degree, out_starts = _lists(users, used, n)
+    in_list, in_degree, in_starts = _lists(used, users, n)
+
+    def linked(key: np.ndarray) -> np.ndarray:
+        if not len(keys):
+            return np.zeros(len(key), dtype=bool)
+        return keys[np.minimum(np.searchsorted(keys, key), len(keys) - 1)] == key
+
+    def walk(nodes: np.ndarray, degree: np.ndarray, starts: np.ndarray, lists: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Each node's list, flat, with the index of the node it belongs to."""
+        counts = degree[nodes]
+        owner = np.repeat(np.arange(len(nodes)), counts)
+        step = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return owner, lists[starts[nodes][owner] + step]
 
     def share(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        paths = np.empty(len(x))
-        direct = np.empty(len(x))
-        for start in range(0, len(x), _REFD_PAIRS):
-            part = slice(start, start + _REFD_PAIRS)
-            paths[part] = np.asarray(links[x[part]].multiply(linked_by[y[part]]).sum(axis=1)).ravel()
-            direct[part] = np.asarray(links[x[part], y[part]]).ravel()
-        refs = out_degree[x] - direct
+        paths = np.zeros(len(x))
+        from_x = out_degree[x] <= in_degree[y]
+        for out_links, pick in ((True, np.flatnonzero(from_x)), (False, np.flatnonzero(~from_x))):
+            for begin in range(0, len(pick), _REFD_PAIRS):
+                part = pick[begin:begin + _REFD_PAIRS]
+                xs, ys = x[part], y[part]
+                if out_links:
+                    owner, via = walk(xs, out_degree, out_starts, out_list)
+                    found = linked(via * n + ys[owner])
+                else:
+                    owner, via = walk(ys, in_degree, in_starts, in_list)
+                    found = linked(xs[owner] * n + via)
+                paths[part] = np.bincount(owner, weights=found, minlength=len(part))
+        refs = out_degree[x] - linked(x * n + y)
         return np.divide(paths, refs, out=np.zeros(len(x)), where=refs > 0)
 
     return share(first, second) - share(second, first)
 
 
-_REFD_PAIRS = 20_000  # pairs per sparse product of ``_refd`` (bounds its memory)
+def _lists(heads: np.ndarray, tails: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tails of each head's arcs in one array, with each head's count and start."""
+    degree = np.bincount(heads, minlength=n)
+    return tails[np.argsort(heads, kind="stable")], degree, np.concatenate(([0], np.cumsum(degree)))
+
+
+_REFD_PAIRS = 20_000  # pairs per step of ``_refd`` (bounds the memory of their listed links)
 
 
 def candidate_pairs(glossary: Glossary, contained: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:

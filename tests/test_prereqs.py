@@ -180,6 +180,33 @@ def test_label_containment_pairs_go_through_the_nearest_label(tmp_path):
     assert [step["concept"] for step in path["path"][0]["chain"]] == ["language-model", "large-language-model"]
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_refd_counts_the_paths_of_its_definition(seed):
+    """RefD as counted along the shorter adjacency list equals RefD by its definition, on
+    random graphs with hubs (so that both lists are walked)."""
+    from kg.prereq_features import _refd
+
+    rng = np.random.default_rng(seed)
+    ids = [f"c{i}" for i in range(60)]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(ids)
+    weights = 1.0 / np.arange(1, 61) ** 1.2  # a few concepts get most links, both ways
+    for _ in range(400):
+        a, b = rng.choice(60, size=2, replace=False, p=weights / weights.sum())
+        graph.add_edge(ids[a], ids[b])
+
+    def share(x, y):
+        refs = set(graph.succ[x]) - {y}
+        return sum(y in graph.succ[z] for z in refs) / len(refs) if refs else 0.0
+
+    first, second = rng.integers(0, 60, size=(2, 300))
+    keep = first != second
+    first, second = first[keep], second[keep]
+    expected = [share(ids[a], ids[b]) - share(ids[b], ids[a]) for a, b in zip(first, second, strict=True)]
+    assert np.allclose(_refd(graph, ids, first, second), expected)
+    assert np.count_nonzero(expected) > 50
+
+
 # -- the DAG -----------------------------------------------------------------------------------
 
 
