@@ -1,8 +1,9 @@
 """What the glossary's text says about the direction of a prerequisite: one feature vector per ordered pair.
 
 A candidate pair is two concepts that the glossary connects: one definition uses
-the other (a link or a mention), a label of one contains a label of the other, or
-a SKOS hierarchy relates them. Each candidate is read in both orientations;
+the other (a link or a mention), a label of one contains a label of the other with
+no third label between (``nearest_containments``), or a SKOS hierarchy relates them.
+Each candidate is read in both orientations;
 ``features(p, c)`` describes "p is to be learnt before c" and holds, for both
 definitions (how *c* uses *p*, then how *p* uses *c*):
 
