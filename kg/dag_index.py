@@ -17,6 +17,12 @@ import networkx as nx
 import numpy as np
 
 
+def concatenated_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[i] .. starts[i] + counts[i] - 1`` for every i, one after the other, without a
+    Python loop: the positions of several CSR rows at once."""
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
 class AncestorIndex:
     """The prerequisites of each node of ``dag`` as CSR arrays (node -> its prerequisites)."""
 
@@ -50,9 +56,7 @@ class AncestorIndex:
             total = int(counts.sum())
             if not total:
                 break
-            # The concatenation of the ranges starts[i]..starts[i]+counts[i], without a loop.
-            offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-            neighbours = self.indices[offsets]
+            neighbours = self.indices[concatenated_ranges(starts, counts)]
             neighbours = neighbours[~seen[neighbours]]
             # Each new node once, without sorting: the last write of a position wins.
             order = np.arange(len(neighbours))

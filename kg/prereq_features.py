@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from kg.dag_index import concatenated_ranges
 from kg.labels import first_sentence
 from kg.labels import normalize as _normalize
 
@@ -349,9 +350,7 @@ def _refd(graph: nx.DiGraph, ids: list[str], first: np.ndarray, second: np.ndarr
              ) -> tuple[np.ndarray, np.ndarray]:
         """Each node's list, flat, with the index of the node it belongs to."""
         counts = degree[nodes]
-        owner = np.repeat(np.arange(len(nodes)), counts)
-        step = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return owner, lists[starts[nodes][owner] + step]
+        return np.repeat(np.arange(len(nodes)), counts), lists[concatenated_ranges(starts[nodes], counts)]
 
     def share(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         paths = np.zeros(len(x))
