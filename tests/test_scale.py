@@ -8,6 +8,7 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 
 import networkx as nx
 import pytest
@@ -194,3 +195,23 @@ def test_cycle_breaking_gives_the_same_dag_in_every_process():
     runs = {seed: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                  env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
     assert runs["1"] == runs["2"] == runs["3"] and runs["1"].startswith("[(")
+
+
+def test_peak_memory_counts_the_processes_a_stage_starts():
+    """Ingest parses in worker processes: their memory is part of a stage's peak."""
+    from kg.bench_scale import PeakMemory, _rss
+
+    own = _rss()
+    hold = "import sys, time; b = bytearray(300 * 2**20); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+    with PeakMemory() as memory:
+        child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout.readline() == "ready\n"
+            with_child = _rss()
+            time.sleep(0.05)  # a few of the sampler's 5 ms rounds
+        finally:
+            child.kill()
+            child.wait()
+    assert with_child - own > 250 * 2**20
+    assert memory.peak - own > 250 * 2**20
+    assert _rss() - own < 100 * 2**20  # an ended child no longer counts
