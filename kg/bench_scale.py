@@ -42,8 +42,8 @@ SAMPLES = 200  # queries and concepts timed per size
 
 def _rss() -> int:
     """Resident memory of this process and of every process it started (ingest's parse
-    workers and their forkserver), in bytes. Pages two of them share count twice: the
-    figure errs high, never low."""
+    workers and their forkserver), in bytes, as far as Linux's /proc lists children. Pages
+    two of them share count twice: the figure errs high."""
     total, pending, seen = 0, [os.getpid()], set()
     while pending:
         pid = pending.pop()
