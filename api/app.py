@@ -301,8 +301,8 @@ def _add_routes(app: FastAPI) -> None:
         responses=ERROR_RESPONSES,
         summary="Learning path",
         description="What to learn before a concept, basics first. Every ancestor in the prerequisite "
-        "graph is scored by its strongest chain (the product of the edge confidences) and listed when "
-        "it reaches `min_confidence`: direct prerequisites always, the others strongest first up to "
+        "graph is scored by its chains taken together (noisy-OR; a chain is the product of its edge "
+        "confidences, times 0.8 per step beyond the first) and listed when it reaches `min_confidence`: direct prerequisites always, the others strongest first up to "
         "`limit` items. Concepts in `known`, and whatever is needed only for them, drop out. "
         "Each item carries its score and its chain, each edge with its evidence sentence; edges "
         "stated by the glossary's author are marked `curated`.",
@@ -324,7 +324,7 @@ def _add_routes(app: FastAPI) -> None:
         depth: Annotated[int | None, Query(ge=0, le=100, description="Prerequisite steps back (none: all).")] = None,
         limit: Annotated[int, Query(ge=1, le=200, description="At most this many items.")] = PATH_LIMIT,
         min_confidence: Annotated[
-            float, Query(ge=0.0, le=1.0, description="Least chain strength of an item.")
+            float, Query(ge=0.0, le=1.0, description="Least strength of an item (its chains together).")
         ] = PATH_MIN_CONFIDENCE,
     ) -> dict[str, Any]:
         return cached_answer(

@@ -443,7 +443,7 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
 @click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
               help="At most this many items (direct prerequisites are never cut by it).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
-              help="Least chain strength of an item.")
+              help="Least strength of an item (its chains together).")
 @json_option
 @pass_settings
 def prereqs(settings: Settings, term: str, known: str, depth: int | None, confirm: tuple[str, ...],
@@ -467,7 +467,7 @@ def prereqs(settings: Settings, term: str, known: str, depth: int | None, confir
     if not path["path"]:
         click.echo(f"nothing to learn before {name}" + (" that you do not know already" if path["known"] else ""))
         return
-    click.echo(f"Before {name}, learn (basics first; score = strength of the chain):")
+    click.echo(f"Before {name}, learn (basics first; score = strength of its chains together):")
     for n, step in enumerate(path["path"], 1):
         labels = " | ".join(dict.fromkeys(step["labels"].values()))
         mark = "  [curated]" if step["curated"] else ""

@@ -199,8 +199,11 @@ class PathStep(BaseModel):
     id: str
     name: str
     labels: dict[str, str] = Field(description="prefLabel by language.")
-    score: float = Field(description="Strength of its best chain to the concept: the product of the edge "
-                                     "confidences along it.")
+    score: float = Field(description="Strength of its chains to the concept taken together (noisy-OR); a "
+                                     "chain's strength is the product of its edge confidences, times 0.8 per "
+                                     "step beyond the first.")
+    routes: int = Field(description="How many of the terms it is a direct prerequisite of lead on to the "
+                                    "concept (1: a single route).")
     direct: bool = Field(description="A direct prerequisite of the concept (never cut by `limit`).")
     curated: bool = Field(description="Every edge of its chain was stated by the author.")
     reason: str = Field(description="The chain in words.")
@@ -212,11 +215,11 @@ class LearningPathOut(BaseModel):
     """A learning path: the best-supported prerequisites in the order to learn them, each with its reason."""
 
     concept: Ref
-    path: list[PathStep] = Field(description="Prerequisites ranked by the strength of their chain, cut by "
+    path: list[PathStep] = Field(description="Prerequisites ranked by the strength of their chains, cut by "
                                              "`min_confidence` and `limit`, listed basics first.")
     edges: list[PrerequisiteEdgeOut] = Field(description="The prerequisite edges among the listed concepts.")
     known: list[Ref] = Field(description="Prerequisites left out because you know them.")
     depth: int | None = None
     limit: int = Field(description="At most this many items (direct prerequisites are never cut by it).")
-    min_confidence: float = Field(description="Every item needed at least this chain strength.")
+    min_confidence: float = Field(description="Every item needed at least this strength.")
     left_out: int = Field(description="Further ancestors left out by `limit` or `min_confidence`.")

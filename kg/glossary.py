@@ -200,7 +200,7 @@ class Glossary:
             known: ids or labels the reader already knows (an unknown one raises BadParameterError).
             depth: how many prerequisite steps back to go (None: all).
             limit: at most this many items (default ``kg.prereqs.PATH_LIMIT``).
-            min_confidence: least chain strength of an item (default ``PATH_MIN_CONFIDENCE``).
+            min_confidence: least strength of an item, its chains together (default ``PATH_MIN_CONFIDENCE``).
         """
         from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path
 

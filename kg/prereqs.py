@@ -12,12 +12,14 @@ rejected ones are removed. Cycles are broken at their weakest inferred edge. A S
 export of this product carries its inferred edges (``kgv:inferredPrerequisite``):
 importing it takes that DAG as it was instead of inferring anew.
 
-The learning path of a concept is a ranking, not the transitive closure: each
-ancestor is scored by its strongest chain (the product of the edge confidences
-along it, times ``HOP_DECAY`` per step beyond the first); every item must reach
-``min_confidence``, direct prerequisites are never cut by ``limit``, the others
-fill it strongest first, and the result is listed basics first. A single wrong
-edge therefore brings in at most the few ancestors it scores highly.
+The learning path of a concept is a ranking, not the transitive closure: a chain's
+strength is the product of the edge confidences along it, times ``HOP_DECAY`` per
+step beyond the first, and each ancestor is scored by its chains taken together
+(noisy-OR: the chance that at least one of them holds, were they independent), so
+a basic term that several chains lead to outranks one a single chain reaches. Every
+item must reach ``min_confidence``, direct prerequisites are never cut by ``limit``,
+the others fill it strongest first, and the result is listed basics first. A single
+wrong edge therefore brings in at most the few ancestors it scores highly.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ MAX_PATH_LIMIT = 200
 #: (chosen leave-one-file-out among 1.0, 0.9, 0.8, 0.7, 0.6: 0.8 gave the most correct pairs, the
 #: same precision, and half the path length of 1.0).
 HOP_DECAY = 0.8
+#: Learning paths: chains weaker than this are not counted in an ancestor's score (a hub has
+#: thousands of faint ones; leave-one-file-out scored the same with 0.2 as with every chain).
+CHAIN_FLOOR = 0.2
 
 CURATED_REASON = "stated by the author"
 
@@ -305,12 +310,14 @@ def _feedback_order(nodes, edges) -> list[int]:
 
 @dataclass
 class PathItem:
-    """One thing to learn: its score (the strength of its best chain to the concept) and
-    that chain, from the item to the concept, edge by edge."""
+    """One thing to learn: its score (its chains to the concept taken together), its best
+    chain, from the item to the concept, edge by edge, and how many of the terms it is a
+    direct prerequisite of lead on to the concept (``routes``)."""
 
     id: str
     score: float
     chain: list[PrerequisiteEdge]
+    routes: int = 1
 
     @property
     def direct(self) -> bool:
@@ -346,6 +353,7 @@ class LearningPath:
                     "name": name(item.id),
                     "labels": glossary.concepts[item.id].pref_labels(),
                     "score": round(item.score, 3),
+                    "routes": item.routes,
                     "direct": item.direct,
                     "curated": all(edge.curated for edge in item.chain),
                     "reason": _reason_text(item, name),
@@ -363,11 +371,13 @@ class LearningPath:
 
 
 def _reason_text(item: PathItem, name) -> str:
-    """One line: "for X: <why>", then the rest of the chain ("for X → Y → Z")."""
+    """One line: "for X: <why>", then the rest of the chain ("for X → Y → Z"), and how many
+    other routes lead on to the concept."""
     first = item.chain[0]
     why = "; ".join(first.reasons[:2]) or "inferred"
     chain = " → ".join(name(edge.concept) for edge in item.chain)
-    return f"for {chain}: {why}"
+    more = item.routes - 1
+    return f"for {chain}: {why}" + (f" (and {more} other route{'s' if more > 1 else ''})" if more else "")
 
 
 def learning_path(
@@ -378,7 +388,7 @@ def learning_path(
     limit: int = PATH_LIMIT,
     min_confidence: float = PATH_MIN_CONFIDENCE,
 ) -> LearningPath:
-    """Prerequisites of ``concept``, ranked by the strength of their best chain, basics first.
+    """Prerequisites of ``concept``, ranked by the strength of their chains, basics first.
 
     Args:
         dag: from ``prerequisite_graph``.
@@ -387,7 +397,7 @@ def learning_path(
             (no chain goes through a known concept).
         depth: at most this many prerequisite steps back (None: any).
         limit: at most this many items, direct prerequisites excepted (they are never cut by it).
-        min_confidence: every item's best chain must be at least this strong (0..1).
+        min_confidence: every item's chains together must be at least this strong (0..1).
     """
     if depth is not None and depth < 0:
         raise BadParameterError("depth must be 0 or more", parameter="depth")
@@ -395,10 +405,12 @@ def learning_path(
         raise BadParameterError(f"limit must be between 1 and {MAX_PATH_LIMIT}", parameter="limit")
     if not 0.0 <= min_confidence <= 1.0:
         raise BadParameterError("min_confidence must be between 0 and 1", parameter="min_confidence")
-    best = _best_chains(dag, concept, known, depth, min_confidence)
+    best = _best_chains(dag, concept, known, depth, min(min_confidence, CHAIN_FLOOR))
+    combined, routes = _combine_chains(dag, concept, best)
+    best = {node: (combined[node], after) for node, (_score, after) in best.items()
+            if combined[node] >= min_confidence}
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(kv[1][1]), kv[0]))
-    # Direct prerequisites are never cut by the limit; every item needs min_confidence
-    # (_best_chains already left out every chain weaker than that).
+    # Direct prerequisites are never cut by the limit; every item needs min_confidence.
     chosen: list[str] = [node for node, (_score, after) in ranked if len(after) == 1]
     for node, _best in ranked:
         if len(chosen) >= limit:
@@ -407,7 +419,8 @@ def learning_path(
             chosen.append(node)
     members = set(chosen)
     items = {node: PathItem(node, best[node][0], [PrerequisiteEdge.of(dag, a, b)
-                                                  for a, b in itertools.pairwise((node, *best[node][1]))])
+                                                  for a, b in itertools.pairwise((node, *best[node][1]))],
+                            routes[node])
              for node in chosen}
     sub = _induced(dag, members | {concept})
     hops = {node: len(items[node].chain) for node in members}
@@ -490,3 +503,39 @@ def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | No
             frontier = list(layer)
     del best[concept]
     return best
+
+
+def _combine_chains(dag: nx.DiGraph, concept: str, best: dict[str, tuple[float, tuple[str, ...]]]
+                    ) -> tuple[dict[str, float], dict[str, int]]:
+    """Each ancestor's chains taken together (noisy-OR), and how many of its direct
+    successors the chains go on through: score(n) = 1 - prod over the successors s of n
+    that reach the concept of (1 - score(s) * confidence(n, s) * decay), where score(concept)
+    = 1 and decay is ``HOP_DECAY`` except into the concept itself. Only the ancestors in
+    ``best`` (chains at least ``CHAIN_FLOOR`` strong) count; successors come before their
+    prerequisites (Kahn's order on the reversed edges), so each score is final when used.
+
+    Edges are read from the successor's side (``_pred``): a term names few prerequisites,
+    while a hub is the prerequisite of thousands."""
+    inside = best.keys()
+    waiting = dict.fromkeys(inside, 0)
+    for node in (concept, *inside):
+        for prereq in dag._pred[node]:
+            if prereq in waiting:
+                waiting[prereq] += 1
+    miss = dict.fromkeys(inside, 1.0)
+    routes = dict.fromkeys(inside, 0)
+    score = {concept: 1.0}
+    ready = [concept]
+    while ready:
+        node = ready.pop()
+        for prereq, data in dag._pred[node].items():
+            if prereq not in waiting:
+                continue
+            miss[prereq] *= 1.0 - score[node] * data["confidence"] * (HOP_DECAY if node != concept else 1.0)
+            routes[prereq] += 1
+            waiting[prereq] -= 1
+            if not waiting[prereq]:
+                score[prereq] = 1.0 - miss[prereq]
+                ready.append(prereq)
+    del score[concept]
+    return score, routes

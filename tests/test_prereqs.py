@@ -1,10 +1,13 @@
 """Prerequisites: the fitted model, the DAG, ranked learning paths, curated edges, quality."""
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import math
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -18,7 +21,7 @@ from kg.errors import BadParameterError, NotFoundError
 from kg.evaluate import evaluate_prerequisites, read_pairs
 from kg.prereq_features import FEATURES, candidate_pairs, extract, label_containments
 from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
-from kg.prereqs import CURATED_REASON, HOP_DECAY, learning_path
+from kg.prereqs import CHAIN_FLOOR, CURATED_REASON, HOP_DECAY, learning_path
 
 EVAL = Path(__file__).resolve().parent / "fixtures" / "eval"
 GRAPH_ONLY = Settings(semantic_index=False)
@@ -323,8 +326,10 @@ def test_cycles_and_self_links_never_hang(tmp_path):
 
 
 def _reference_ranking(dag, concept, known, depth, min_confidence):
-    """Every chain of every ancestor enumerated (small graphs only): the best score of each
-    ancestor over chains of at most ``depth`` steps avoiding ``known``, and the ancestor count."""
+    """Every chain of every ancestor enumerated (small graphs only): the ancestors whose best
+    chain of at most ``depth`` steps avoiding ``known`` reaches the floor, their chains taken
+    together by the noisy-OR recursion over those ancestors, the best chain of each, and the
+    ancestor count."""
     best: dict[str, float] = {}
     reachable: set[str] = set()
 
@@ -338,13 +343,29 @@ def _reference_ranking(dag, concept, known, depth, min_confidence):
             walk(prereq, new, steps + 1, seen | {prereq})
 
     walk(concept, 1.0, 0, {concept})
-    return {n: s for n, s in best.items() if s >= min_confidence}, len(reachable)
+    counted = {n for n, s in best.items() if s >= min(min_confidence, CHAIN_FLOOR)}
+
+    @functools.cache
+    def together(node):
+        if node == concept:
+            return 1.0
+        miss = 1.0
+        for after in dag.successors(node):
+            if after in counted or after == concept:
+                miss *= 1 - together(after) * dag.edges[node, after]["confidence"] * (
+                    HOP_DECAY if after != concept else 1.0)
+        return 1 - miss
+
+    scores = {n: together(n) for n in counted if together(n) >= min_confidence}
+    routes = {n: sum(1 for a in dag.successors(n) if a in counted or a == concept) for n in scores}
+    return scores, {n: best[n] for n in scores}, routes, len(reachable)
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_ranked_path_equals_every_chain_enumerated(seed):
-    """The pruned search (it stops where chains fall below min_confidence, and counts the
-    ancestors with the array index) gives what enumerating every chain gives."""
+    """The pruned search (it stops where chains fall below the floor, combines chains in
+    Kahn's order and counts the ancestors with the array index) gives what enumerating
+    every chain gives."""
     rng = np.random.default_rng(seed)
     dag = nx.DiGraph()
     edge = {"evidence": "", "reasons": ("x",), "curated": False}
@@ -353,15 +374,16 @@ def test_ranked_path_equals_every_chain_enumerated(seed):
     for i in range(len(nodes)):  # edges go from a lower to a higher number: a DAG
         for j in range(i + 1, len(nodes)):
             if rng.random() < 0.3:
-                dag.add_edge(nodes[i], nodes[j], confidence=float(rng.uniform(0.3, 1.0)), **edge)
+                dag.add_edge(nodes[i], nodes[j], confidence=float(rng.uniform(0.1, 1.0)), **edge)
     for concept in nodes[7:]:
         for known in (set(), {nodes[int(rng.integers(0, 7))]}):
             for depth in (None, 1, 2):
                 for min_confidence in (0.0, 0.3, 0.5):
                     path = learning_path(dag, concept, known, depth, limit=200, min_confidence=min_confidence)
-                    scores, ancestors = _reference_ranking(dag, concept, known, depth, min_confidence)
+                    scores, best, routes, ancestors = _reference_ranking(dag, concept, known, depth, min_confidence)
                     assert {item.id: round(item.score, 9) for item in path.items} == {
                         n: round(s, 9) for n, s in scores.items()}
+                    assert {item.id: item.routes for item in path.items} == routes
                     assert path.cut == ancestors - len(scores)
                     assert path.known == sorted(known & nx.ancestors(dag, concept))
                     for item in path.items:
@@ -369,6 +391,29 @@ def test_ranked_path_equals_every_chain_enumerated(seed):
                         assert item.chain[0].prerequisite == item.id and item.chain[-1].concept == concept
                         assert all(a.concept == b.prerequisite for a, b in itertools.pairwise(item.chain))
                         assert not known & {e.prerequisite for e in item.chain}
+                        strength = math.prod(e.confidence for e in item.chain) * HOP_DECAY ** (len(item.chain) - 1)
+                        assert strength == pytest.approx(best[item.id])  # the chain shown is the strongest
+
+
+def test_a_term_several_chains_lead_to_outranks_one_a_single_chain_reaches():
+    dag = nx.DiGraph()
+    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    for a, b, confidence in [("basic", "left", 0.7), ("basic", "right", 0.7), ("left", "goal", 0.9),
+                             ("right", "goal", 0.9), ("single", "left", 0.75)]:
+        dag.add_edge(a, b, confidence=confidence, **edge)
+    # One chain each: basic 0.7 * 0.9 * 0.8 = 0.504 < single 0.75 * 0.9 * 0.8 = 0.54; but
+    # basic's two chains together make 1 - (1 - 0.504)^2 = 0.754, so it takes the one place
+    # the two direct prerequisites leave under limit=3.
+    path = learning_path(dag, "goal", limit=3)
+    assert path.steps == ["basic", "left", "right"]
+    basic = path.items[0]
+    assert basic.score == pytest.approx(1 - (1 - 0.504) ** 2)
+    assert basic.routes == 2
+    assert path.cut == 1
+    glossary = SimpleNamespace(concepts={n: SimpleNamespace(name=n.title(), pref_labels=lambda: {})
+                                         for n in dag})
+    assert path.to_dict(glossary)["path"][0]["reason"] == "for Left → Goal: x (and 1 other route)"
+    assert [item.routes for item in learning_path(dag, "goal").items if item.id == "single"] == [1]
 
 
 def test_learning_path_on_an_isolated_concept_is_empty():
