@@ -249,12 +249,12 @@ class PrerequisiteEvaluation:
     def to_text(self) -> str:
         m = self.metrics
         lines = [
-            f"pairs {int(m['pairs'])}   correct {m['correct']:.0%}   reversed {m['reversed']:.0%}   "
-            f"unconnected {m['unconnected']:.0%}   median learning-path length {m['median_path_length']:g}"
+            f"pairs {int(m['pairs'])}   correct {m['correct']:.1%}   reversed {m['reversed']:.1%}   "
+            f"unconnected {m['unconnected']:.1%}   median learning-path length {m['median_path_length']:g}"
         ]
         if self.negatives:
             lines.append(f"non-prerequisites {int(m['negatives'])}   kept out of the path (precision) "
-                         f"{m['precision']:.0%}")
+                         f"{m['precision']:.1%}")
         for r in self.results:
             if r.outcome != "correct":
                 lines.append(f"  {r.outcome:11s} {r.prerequisite} -> {r.concept}")
