@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from kg.errors import BadParameterError, NotFoundError
 from kg.graph import link_graph
-from kg.labels import normalize
+from kg.labels import normalize, split_labels
 from kg.model import Collection, Concept, Issue
 from kg.settings import Settings
 
@@ -98,7 +98,16 @@ class Glossary:
     def _candidates(self, ref: str) -> list[str]:
         if ref in self.concepts:
             return [ref]
-        return self._by_label.get(normalize(ref), [])
+        found = self._by_label.get(normalize(ref), [])
+        parts = split_labels(ref)
+        if found or len(parts) < 2:
+            return found
+        # A heading as written ("Mixture of Experts (MoE)", "深層学習 | Deep Learning") names
+        # the concept that holds every one of its labels.
+        shared = self._by_label.get(normalize(parts[0]), [])
+        for part in parts[1:]:
+            shared = [cid for cid in shared if cid in self._by_label.get(normalize(part), [])]
+        return shared
 
     def get(self, ref: str) -> Concept:
         """The concept with id or label ``ref``.

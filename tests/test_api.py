@@ -137,6 +137,13 @@ def test_concept_lookup_is_case_insensitive(client, ref):
     assert client.get(f"/concepts/{ref}").json()["id"] == "deep-learning"
 
 
+def test_a_heading_as_written_names_its_concept(client):
+    assert client.get("/concepts/" + quote("深層学習 | Deep Learning")).json()["id"] == "deep-learning"
+    assert client.get("/concepts/" + quote("Deep Learning (深層学習)")).json()["id"] == "deep-learning"
+    # Labels of two different concepts name neither.
+    assert_error(client.get("/concepts/" + quote("Deep Learning | Neural Network")), 404, "not_found")
+
+
 def test_unknown_concept_is_404_with_suggestions(client):
     error = assert_error(client.get("/concepts/Deep%20Lerning"), 404, "not_found")
     assert "Deep Learning" in [s["label"] for s in error["suggestions"]]
