@@ -73,16 +73,19 @@ def test_every_labelled_pair_names_two_known_terms(recipe):
     from kg.prereq_training import _first_corpus
 
     _corpora, positives, negatives = recipe
-    assert len(positives) >= 220 and len(negatives) >= 160
+    assert len(positives) >= 260 and len(negatives) >= 190
     unresolved = [pair for pair in [*positives, *negatives] if _first_corpus(recipe[0], pair) is None]
     assert unresolved == []
 
 
 @pytest.mark.parametrize("split, pairs, negatives, correct, precision", [
-    # The first held-out half (scored four times, see the README) and the second one,
-    # written later and scored once before joining the shipped model's training data.
+    # The first held-out half (scored four times, see the README) and the second and third
+    # sets, written later and each scored once before joining the shipped model's training
+    # data. The third was written from textbook knowledge, not from the definitions: most
+    # of its pairs are connected by no definition, hence its low level.
     ("heldout", 40, 50, 0.5, 0.75),
     ("round2_heldout", 35, 30, 0.45, 0.8),
+    ("round3_heldout", 40, 30, 0.2, 0.8),
 ])
 def test_held_out_split(linked_corpus, split, pairs, negatives, correct, precision):
     """A held-out split of our labelled pairs, scored by a model fitted without any of them
