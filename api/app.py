@@ -27,7 +27,7 @@ from kg.errors import StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
 from kg.heap import settle
-from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.prereqs import HOP_DECAY, PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.settings import Settings
 from kg.store import Store, UpdateOutcome, update_store
 
@@ -302,9 +302,10 @@ def _add_routes(app: FastAPI) -> None:
         summary="Learning path",
         description="What to learn before a concept, basics first. Every ancestor in the prerequisite "
         "graph is scored by its chains taken together (noisy-OR; a chain is the product of its edge "
-        "confidences, times 0.8 per step beyond the first) and listed when it reaches `min_confidence`: direct prerequisites always, the others strongest first up to "
-        "`limit` items. Concepts in `known`, and whatever is needed only for them, drop out. "
-        "Each item carries its score and its chain, each edge with its evidence sentence; edges "
+        f"confidences, times {HOP_DECAY} per step beyond the first) and listed when it reaches "
+        "`min_confidence`: direct prerequisites always, the others strongest first up to `limit` items. "
+        "Concepts in `known`, and whatever is needed only for them, drop out. "
+        "Each item carries its score and its best chain, each edge with its evidence sentence; edges "
         "stated by the glossary's author are marked `curated`.",
     )
     def prerequisites(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kg.prereqs import HOP_DECAY
+
 
 class Health(BaseModel):
     """Whether the service is up and which store version it serves."""
@@ -200,8 +202,8 @@ class PathStep(BaseModel):
     name: str
     labels: dict[str, str] = Field(description="prefLabel by language.")
     score: float = Field(description="Strength of its chains to the concept taken together (noisy-OR); a "
-                                     "chain's strength is the product of its edge confidences, times 0.8 per "
-                                     "step beyond the first.")
+                                     "chain's strength is the product of its edge confidences, times "
+                                     f"{HOP_DECAY} per step beyond the first.")
     routes: int = Field(description="How many of the terms it is a direct prerequisite of lead on to the "
                                     "concept (1: a single route).")
     direct: bool = Field(description="A direct prerequisite of the concept (never cut by `limit`).")

@@ -76,8 +76,8 @@ class PrerequisiteModel:
         for column in picks.T:
             which = np.unique(which * (len(names) + 1) + column + 1, return_inverse=True)[1].ravel()
         first = np.unique(which, return_index=True)[1]
-        said = [tuple(_REASONS[names[c]] for c in picked if c >= 0) or ("inferred from the wording of the two definitions",)
-                for picked in picks[first].tolist()]
+        fallback = ("inferred from the wording of the two definitions",)
+        said = [tuple(_REASONS[names[c]] for c in picked if c >= 0) or fallback for picked in picks[first].tolist()]
         return [said[k] for k in which.tolist()]
 
     def to_dict(self) -> dict[str, Any]:

@@ -405,28 +405,29 @@ def learning_path(
         raise BadParameterError(f"limit must be between 1 and {MAX_PATH_LIMIT}", parameter="limit")
     if not 0.0 <= min_confidence <= 1.0:
         raise BadParameterError("min_confidence must be between 0 and 1", parameter="min_confidence")
-    best = _best_chains(dag, concept, known, depth, min(min_confidence, CHAIN_FLOOR))
-    combined, routes = _combine_chains(dag, concept, best)
-    best = {node: (combined[node], after) for node, (_score, after) in best.items()
-            if combined[node] >= min_confidence}
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(kv[1][1]), kv[0]))
+    chains = _best_chains(dag, concept, known, depth, min(min_confidence, CHAIN_FLOOR))
+    together, routes = _combine_chains(dag, concept, chains)
+    # Each listable ancestor: its chains' combined score and the concepts after it on its best chain.
+    scored = {node: (together[node], after) for node, (_score, after) in chains.items()
+              if together[node] >= min_confidence}
+    ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], len(kv[1][1]), kv[0]))
     # Direct prerequisites are never cut by the limit; every item needs min_confidence.
     chosen: list[str] = [node for node, (_score, after) in ranked if len(after) == 1]
-    for node, _best in ranked:
+    for node, _scored in ranked:
         if len(chosen) >= limit:
             break
         if node not in chosen:
             chosen.append(node)
     members = set(chosen)
-    items = {node: PathItem(node, best[node][0], [PrerequisiteEdge.of(dag, a, b)
-                                                  for a, b in itertools.pairwise((node, *best[node][1]))],
+    items = {node: PathItem(node, scored[node][0], [PrerequisiteEdge.of(dag, a, b)
+                                                    for a, b in itertools.pairwise((node, *scored[node][1]))],
                             routes[node])
              for node in chosen}
     sub = _induced(dag, members | {concept})
     hops = {node: len(items[node].chain) for node in members}
     hops[concept] = 0
     # Basics first: a topological order, farthest (most basic) first among the ready ones.
-    order = [n for n in nx.lexicographical_topological_sort(sub, key=lambda n: (-hops[n], -best.get(n, (1,))[0], n))
+    order = [n for n in nx.lexicographical_topological_sort(sub, key=lambda n: (-hops[n], -scored.get(n, (1,))[0], n))
              if n != concept]
     edges = [PrerequisiteEdge.of(dag, u, v) for u, v in sub.edges]
     position = {n: i for i, n in enumerate([*order, concept])}

@@ -202,7 +202,8 @@ def test_peak_memory_counts_the_processes_a_stage_starts():
     from kg.bench_scale import PeakMemory, _rss
 
     own = _rss()
-    hold = "import sys, time; b = bytearray(300 * 2**20); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+    hold = ("import sys, time; b = bytearray(300 * 2**20); sys.stdout.write('ready\\n'); sys.stdout.flush(); "
+            "time.sleep(60)")
     with PeakMemory() as memory:
         child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
         try:
