@@ -79,7 +79,7 @@ def test_every_labelled_pair_names_two_known_terms(recipe):
 
 
 @pytest.mark.parametrize("split, pairs, negatives, correct, precision", [
-    # The first held-out half (scored four times, see the README) and the second and third
+    # The first held-out half (scored five times, see the README) and the second and third
     # sets, written later and each scored once before joining the shipped model's training
     # data. The third was written from textbook knowledge, not from the definitions: most
     # of its pairs are connected by no definition, hence its low level.
