@@ -12,14 +12,18 @@ from fastapi.responses import Response
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES, ErrorBody
 from kg.errors import BadParameterError, QueryRefusedError
-from kg.sparql import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
+from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
+from kg.sparql_workers import DEFAULT_MEMORY_MB
 
 _DESCRIPTION = (
     "Read-only SPARQL 1.1 over the glossary's SKOS graph (the SPARQL 1.1 Protocol, so `rdflib`'s "
     "`SPARQLStore` and other clients can use it). SELECT and ASK answer as SPARQL JSON (default), XML, "
     "CSV or TSV; CONSTRUCT and DESCRIBE as Turtle (default), RDF/XML, JSON-LD or N-Triples; choose with "
-    f"`Accept` or `format`. Updates, `SERVICE` and `FROM` are refused (403 `query_refused`); a query "
-    f"gets {DEFAULT_TIMEOUT:g} s and {DEFAULT_MAX_ROWS} rows (503 `query_limit` past them). POST takes "
+    f"`Accept` (q-values honoured) or `format`. Updates, `SERVICE` and `FROM` are refused (403 "
+    "`query_refused`). Each query runs in a worker process of its own that is killed when its time is up: by "
+    f"default {DEFAULT_TIMEOUT:g} s, {DEFAULT_MEMORY_MB} MiB, {DEFAULT_MAX_ROWS} rows and "
+    f"{DEFAULT_MAX_BYTES >> 20} MiB of answer (`KG_SPARQL_*` settings); past any of them, or when every worker "
+    "stays busy for that long, the answer is a 503 `query_limit` naming the `limit`. POST takes "
     "`application/x-www-form-urlencoded` (`query=`) or `application/sparql-query`."
 )
 _CONTENT = {media_type: {} for media_type in (*RESULT_TYPES, "text/turtle", "application/rdf+xml",
@@ -35,7 +39,8 @@ def add_sparql_routes(app: FastAPI) -> None:
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
                           "text/plain": {}}},
         403: {"model": ErrorBody, "description": "An update, SERVICE or FROM (`query_refused`)."},
-        503: {"model": ErrorBody, "description": "Over the time or row limit (`query_limit`)."},
+        503: {"model": ErrorBody, "description": "Over the time, memory, row or size limit, or every worker busy "
+                                                 "(`query_limit`, with `limit`: time, memory, rows, size, running)."},
         **ERROR_RESPONSES,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -160,14 +161,28 @@ def negotiate(accept: str | None) -> Format | None:
     >>> negotiate("text/html") is None, negotiate("text/turtle;q=0") is None
     (True, True)
     """
+    index = best_offer(accept, [fmt.all_media_types for fmt in EXPORT_FORMATS])
+    return None if index is None else EXPORT_FORMATS[index]
+
+
+def best_offer(accept: str | None, offers: Sequence[Sequence[str]]) -> int | None:
+    """Which of ``offers`` (each a list of media types, in the server's order of preference)
+    an ``Accept`` header prefers, honouring q-values, as in ``negotiate``.
+
+    >>> best_offer("text/csv;q=0.5, application/sparql-results+xml", [["application/json"], ["text/csv"],
+    ...            ["application/sparql-results+xml"]])
+    2
+    >>> best_offer("text/csv;q=0", [["text/csv"]]) is None
+    True
+    """
     if not accept:
         return None
     ranges = _media_ranges(accept)
     best: tuple[float, int, int, int] | None = None
-    chosen: Format | None = None
-    for order, fmt in enumerate(EXPORT_FORMATS):
-        # Over all the format's media types: text/turtle;q=0 also refuses application/x-turtle.
-        matches = [(_specificity(r, m), q, pos) for m in fmt.all_media_types for r, q, pos in ranges]
+    chosen: int | None = None
+    for order, media_types in enumerate(offers):
+        # Over all the offer's media types: text/turtle;q=0 also refuses application/x-turtle.
+        matches = [(_specificity(r, m), q, pos) for m in media_types for r, q, pos in ranges]
         matches = [m for m in matches if m[0] >= 0]
         if not matches:
             continue
@@ -176,7 +191,7 @@ def negotiate(accept: str | None) -> Format | None:
             continue
         key = (q, specificity, -position, -order)
         if best is None or key > best:
-            best, chosen = key, fmt
+            best, chosen = key, order
     return chosen
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
     from kg.quality import QualityReport
     from kg.search import SearchEngine, SearchHit
+
+
+log = logging.getLogger(__name__)
 
 
 class Glossary:
@@ -57,6 +61,7 @@ class Glossary:
         self._engine: SearchEngine | None = None
         self._exports: dict[str, tuple[bytes, str]] = {}
         self._exports_lock = threading.Lock()  # not the engine's: an export never waits for a model load
+        self._sparql_snapshot = None  # the SKOS graph pickled for the SPARQL workers, once
         self._by_label: dict[str, list[str]] = defaultdict(list)
         for concept in self.concepts.values():
             hidden = (normalize(l.text) for l in concept.hidden_labels)  # findable, never shown
@@ -347,6 +352,8 @@ class Glossary:
 
             prepare(self.graph)
             self.related(next(iter(self.concepts)), k=1)
+        if self.concepts:  # SPARQL workers read this version's graph while the rest warms up
+            threading.Thread(target=self._prepare_sparql, name="kg-sparql-prepare", daemon=True).start()
         if engine.semantic is not None:
             engine.semantic.encoder.encode(["warm up"])
             if engine.semantic.glosser is not None:
@@ -363,11 +370,37 @@ class Glossary:
         """The SKOS graph built once per glossary (SPARQL answers from it; do not change it)."""
         return self.to_rdf()
 
-    def sparql(self, query: str, accept: str | None = None, fmt: str | None = None, **limits):
-        """Answer a read-only SPARQL query over the SKOS graph (see ``kg.sparql.run``)."""
-        from kg.sparql import run
+    def sparql(self, query: str, accept: str | None = None, fmt: str | None = None, *,
+               timeout: float | None = None, max_rows: int | None = None):
+        """Answer a read-only SPARQL query over the SKOS graph in a worker process that is
+        killed past ``timeout`` (see ``kg.sparql_workers``; errors as ``kg.sparql.evaluate``)."""
+        settings = self.settings
+        return self.sparql_pool.answer(
+            self.sparql_snapshot(), query, accept, fmt,
+            timeout=settings.sparql_query_timeout if timeout is None else timeout,
+            max_rows=settings.sparql_max_rows if max_rows is None else max_rows,
+            max_bytes=settings.sparql_max_answer_bytes)
 
-        return run(self.rdf_graph, query, accept, fmt, **limits)
+    @property
+    def sparql_pool(self):
+        from kg.sparql_workers import shared_pool
+
+        return shared_pool(self.settings.sparql_workers, self.settings.sparql_memory_mb)
+
+    def _prepare_sparql(self) -> None:
+        try:
+            self.sparql_pool.prepare(self.sparql_snapshot())
+        except Exception:  # the first query will load it (and say what is wrong)
+            log.exception("could not prepare the SPARQL workers")
+
+    def sparql_snapshot(self):
+        """The SKOS graph as the SPARQL workers load it, written once per glossary."""
+        from kg.sparql_workers import GraphSnapshot
+
+        with self._exports_lock:
+            if self._sparql_snapshot is None:
+                self._sparql_snapshot = GraphSnapshot.write(self.rdf_graph, owner=self)
+            return self._sparql_snapshot
 
     def to_rdf(self) -> rdflib.Graph:
         """The glossary as an rdflib graph in SKOS (see ``kg.rdf``)."""

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The vector index defaults live beside the code that uses them; the settings take them from there.
 from kg import vectors
+from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
+from kg.sparql_workers import DEFAULT_MEMORY_MB, DEFAULT_WORKERS
 
 #: The glossary that ships with the product and is served when the store is empty.
 BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -77,6 +79,20 @@ class Settings(BaseSettings):
                                                    "for English-only models such as the default.")
     hnsw_ef_search: int = Field(vectors.DEFAULT_HNSW_EF_SEARCH, ge=1,
                                 description="HNSW query-time beam width (recall vs speed).")
+    # -- the read-only SPARQL endpoint (kg.sparql, kg.sparql_workers) --
+    sparql_workers: int = Field(DEFAULT_WORKERS, ge=1, le=32,
+                                description="Worker processes that evaluate SPARQL queries: at most this many "
+                                            "run at once, and more wait for one.")
+    sparql_query_timeout: float = Field(DEFAULT_TIMEOUT, gt=0, le=600,
+                                        description="Seconds a SPARQL query may run before its worker is killed "
+                                                    "(503 query_limit).")
+    sparql_memory_mb: int = Field(DEFAULT_MEMORY_MB, ge=64,
+                                  description="Memory (MiB) a SPARQL worker may map beyond its start, graph "
+                                              "included; a query that needs more gets a 503.")
+    sparql_max_rows: int = Field(DEFAULT_MAX_ROWS, ge=1,
+                                 description="Result rows (or triples) a SPARQL answer may have.")
+    sparql_max_answer_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024,
+                                         description="Bytes a SPARQL answer may have.")
     # -- a SPARQL 1.1 store to publish to and serve from (kg.sparql_store, kg.replication) --
     sparql_layout: Literal["oxigraph", "fuseki", "graphdb", "virtuoso"] = Field(
         "oxigraph", description="Which endpoints the URL of `kg ingest --to` / `kg serve --from` has "

@@ -1,37 +1,38 @@
-"""Read-only SPARQL 1.1 over the glossary's SKOS graph, with time and size limits.
+"""Read-only SPARQL 1.1 over the glossary's SKOS graph: parsing, evaluation and result formats.
 
-SELECT, ASK, CONSTRUCT and DESCRIBE are answered from the in-memory graph of the
-served store version. Updates, federated ``SERVICE`` calls and ``FROM`` / ``FROM
-NAMED`` clauses (which would make rdflib fetch URLs) are refused before anything
-runs. A query runs in a worker thread: past ``timeout`` seconds the caller gets a
-``QueryTimeoutError`` (the thread finishes on its own; at most ``MAX_RUNNING``
-queries run at once, so abandoned ones cannot pile up); past ``max_rows`` rows the
-answer is refused rather than cut silently.
+SELECT, ASK, CONSTRUCT and DESCRIBE are answered from the SKOS graph of the served
+store version. Updates, federated ``SERVICE`` calls and ``FROM`` / ``FROM NAMED``
+clauses (which would make rdflib fetch URLs) are refused before anything runs; past
+``max_rows`` rows or ``max_bytes`` of answer the query is refused rather than cut silently.
+
+This module evaluates in the calling thread, with rdflib: it is what a query worker of
+``kg.sparql_workers`` runs. The server never calls it directly, because rdflib's parser
+is not thread-safe and a query cannot be stopped from outside once it runs (a backtracking
+``regex`` holds the GIL, a sorted cartesian product grows without bound): ``Glossary.sparql``
+sends each query to a worker process that is killed when its time is up.
 
 Result formats follow the SPARQL 1.1 Protocol: SELECT and ASK as SPARQL JSON
 (default), XML, CSV or TSV; CONSTRUCT and DESCRIBE as any RDF format of
-``kg.formats`` (Turtle by default).
+``kg.formats`` (Turtle by default). ``Accept`` q-values are honoured.
 """
 
 from __future__ import annotations
 
-import threading
+import sys
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 from rdflib import BNode, Graph, URIRef
 
 from kg.errors import BadParameterError, QueryError, QueryLimitError, QueryRefusedError
-from kg.formats import negotiate, resolve_format
+from kg.formats import best_offer, negotiate, resolve_format
 
 MAX_QUERY_CHARS = 20_000
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_ROWS = 10_000
-MAX_RUNNING = 2
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
 
 #: Result media types, in the server's order of preference.
@@ -44,9 +45,9 @@ RESULT_TYPES = {
 _RESULT_ALIASES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
                    "csv": "text/csv", "tsv": "text/tab-separated-values",
                    "application/json": "application/sparql-results+json"}
-
-_SLOTS = threading.BoundedSemaphore(MAX_RUNNING)
-_POOL = ThreadPoolExecutor(max_workers=MAX_RUNNING + 2, thread_name_prefix="sparql")
+#: Each result type with the other media types that ask for it (``application/json``).
+_RESULT_OFFERS = [[media_type, *(alias for alias, target in _RESULT_ALIASES.items() if target == media_type
+                                 and "/" in alias)] for media_type in RESULT_TYPES]
 
 
 @dataclass
@@ -55,6 +56,14 @@ class SparqlAnswer:
     media_type: str
     kind: str  # SELECT | ASK | CONSTRUCT | DESCRIBE
     rows: int | None = None
+
+
+def check_text(text: str) -> None:
+    """Refuse what needs no parser: an empty or too long query (``QueryError``)."""
+    if not text or not text.strip():
+        raise QueryError("query is empty", parameter="query")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query is longer than {MAX_QUERY_CHARS} characters", parameter="query")
 
 
 def parse(text: str):
@@ -68,10 +77,7 @@ def parse(text: str):
     from rdflib.plugins.sparql import parser
     from rdflib.plugins.sparql.algebra import translateQuery
 
-    if not text or not text.strip():
-        raise QueryError("query is empty", parameter="query")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query is longer than {MAX_QUERY_CHARS} characters", parameter="query")
+    check_text(text)
     try:
         tree = parser.parseQuery(text)
     except ParseException as error:
@@ -91,7 +97,32 @@ def parse(text: str):
         raise QueryError(f"cannot evaluate this query: {error}", parameter="query") from None
     if _uses_service(query.algebra):
         raise QueryRefusedError("federated queries (SERVICE) are refused", parameter="query")
+    _fix_algebra(query.algebra)
     return query
+
+
+def _fix_algebra(algebra) -> None:
+    """Two valid queries rdflib cannot evaluate as it translates them: a LIMIT or OFFSET past
+    ``sys.maxsize`` (no limit, then) and ``CONSTRUCT WHERE`` with a solution modifier (its
+    template, the pattern's triples, is looked for right under the projection)."""
+    stack = [algebra]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "name", None) == "Slice":
+            if isinstance(node.get("length"), int) and node["length"] > sys.maxsize:
+                node["length"] = None
+            if isinstance(node.get("start"), int) and node["start"] > sys.maxsize:
+                node["start"] = sys.maxsize
+        if isinstance(node, dict):
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    if algebra.name == "ConstructQuery" and not algebra.get("template"):
+        node = algebra.p
+        while getattr(node, "name", None) != "BGP" and isinstance(node, dict) and "p" in node:
+            node = node["p"]
+        if getattr(node, "name", None) == "BGP":
+            algebra["template"] = node.triples
 
 
 def _uses_service(node: Any) -> bool:
@@ -110,59 +141,60 @@ def _uses_service(node: Any) -> bool:
     return False
 
 
-def run(graph: Graph, text: str, accept: str | None = None, fmt: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS) -> SparqlAnswer:
-    """Answer ``text`` over ``graph`` in the format asked for (``fmt`` over ``accept``).
+def evaluate(graph: Graph, text: str, accept: str | None = None, fmt: str | None = None,
+             timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS,
+             max_bytes: int = DEFAULT_MAX_BYTES) -> SparqlAnswer:
+    """Answer ``text`` over ``graph`` in the format asked for (``fmt`` over ``accept``), here
+    and now: only a process that can be killed should call it (see the module's docstring).
+
+    ``timeout`` is checked between result rows, so that a query that yields rows slowly
+    ends with a clear error; one that never yields is stopped by its worker being killed.
 
     Raises:
-        QueryError, QueryRefusedError: see ``parse``.
-        QueryLimitError: over ``timeout`` seconds or ``max_rows`` rows, or too many
-            queries running.
+        QueryError, QueryRefusedError: see ``parse``; also a query the engine cannot evaluate.
+        QueryLimitError: over ``timeout`` seconds, ``max_rows`` rows or ``max_bytes`` of answer.
         BadParameterError: a format that does not fit the query's kind.
     """
+    deadline = time.monotonic() + timeout
     query = parse(text)
     kind = query.algebra.name.replace("Query", "").upper()  # SelectQuery -> SELECT
-    if not _SLOTS.acquire(timeout=min(timeout, 1.0)):
-        raise QueryLimitError(f"{MAX_RUNNING} queries are already running; try again", limit="running")
-    deadline = time.monotonic() + timeout
-
-    def evaluate():
-        try:
-            result = graph.query(query)
-            if result.type in ("SELECT",):
-                rows = []
-                for row in result:
-                    rows.append(tuple(row))
-                    if len(rows) > max_rows:
-                        raise QueryLimitError(f"more than {max_rows} result rows; add a LIMIT", limit="rows",
-                                              max_rows=max_rows)
-                    if len(rows) % 256 == 0 and time.monotonic() > deadline:
-                        raise QueryLimitError(f"query ran longer than {timeout:g} s", limit="time")
-                return result.vars, rows
-            if result.type == "ASK":
-                return None, bool(result.askAnswer)
+    # The format is checked before the work, so that a wrong one costs nothing.
+    media_type = _result_type(accept, fmt) if kind in ("SELECT", "ASK") else None
+    rdf = None if media_type else (resolve_format(fmt) if fmt else (negotiate(accept) or resolve_format("turtle")))
+    try:
+        result = graph.query(query)
+        if kind == "SELECT":
+            rows = []
+            for row in result:
+                rows.append(tuple(row))
+                if len(rows) > max_rows:
+                    raise QueryLimitError(f"more than {max_rows} result rows; add a LIMIT", limit="rows",
+                                          max_rows=max_rows)
+                if len(rows) % 256 == 0 and time.monotonic() > deadline:
+                    raise QueryLimitError(f"query ran longer than {timeout:g} s", limit="time")
+            answer = SparqlAnswer(_bindings(result.vars, rows, media_type), media_type, kind, len(rows))
+        elif kind == "ASK":
+            answer = SparqlAnswer(_boolean(bool(result.askAnswer), media_type), media_type, kind)
+        else:
             triples = Graph(namespace_manager=graph.namespace_manager)
             for n, triple in enumerate(result.graph, 1):
                 triples.add(triple)
                 if n > max_rows:
                     raise QueryLimitError(f"more than {max_rows} triples; add a LIMIT", limit="rows",
                                           max_rows=max_rows)
-            return None, triples
-        finally:
-            _SLOTS.release()
-
-    future = _POOL.submit(evaluate)
-    try:
-        variables, value = future.result(timeout=max(0.0, deadline - time.monotonic()))
-    except FutureTimeout:
-        raise QueryLimitError(f"query ran longer than {timeout:g} s", limit="time") from None
-    if kind in ("SELECT", "ASK"):
-        media_type = _result_type(accept, fmt)
-        if kind == "ASK":
-            return SparqlAnswer(_boolean(value, media_type), media_type, kind)
-        return SparqlAnswer(_bindings(variables, value, media_type), media_type, kind, len(value))
-    rdf = resolve_format(fmt) if fmt else (negotiate(accept) or resolve_format("turtle"))
-    return SparqlAnswer(value.serialize(format=rdf.rdflib, encoding="utf-8"), rdf.media_type, kind, len(value))
+            answer = SparqlAnswer(triples.serialize(format=rdf.rdflib, encoding="utf-8"), rdf.media_type, kind,
+                                  len(triples))
+    except (QueryLimitError, MemoryError):
+        raise
+    except RecursionError:
+        raise QueryError("query is nested too deeply to evaluate", parameter="query") from None
+    except Exception as error:  # rdflib raises plain exceptions for queries it cannot evaluate
+        raise QueryError(f"cannot evaluate this query: {type(error).__name__}: {error}"[:500],
+                         parameter="query") from None
+    if len(answer.data) > max_bytes:
+        raise QueryLimitError(f"answer larger than {max_bytes} bytes; add a LIMIT or select less",
+                              limit="size", max_bytes=max_bytes)
+    return answer
 
 
 def _result_type(accept: str | None, fmt: str | None) -> str:
@@ -173,12 +205,8 @@ def _result_type(accept: str | None, fmt: str | None) -> str:
             raise BadParameterError(f"format {fmt!r} is not a SPARQL results format; use json, xml, csv or tsv",
                                     parameter="format")
         return media_type
-    for part in (accept or "").split(","):
-        media_type = part.split(";")[0].strip().lower()
-        media_type = _RESULT_ALIASES.get(media_type, media_type)
-        if media_type in RESULT_TYPES:
-            return media_type
-    return "application/sparql-results+json"
+    chosen = best_offer(accept, _RESULT_OFFERS)
+    return "application/sparql-results+json" if chosen is None else _RESULT_OFFERS[chosen][0]
 
 
 def _term_json(term) -> dict[str, str]:

@@ -119,3 +119,14 @@ def test_a_real_sparql_client_reads_the_endpoint(settings, glossary):
         assert (URIRef(glossary.uri(concept)), SKOS.prefLabel, None) in remote
         xml_store = Graph(store=SPARQLStore(url + "/sparql", returnFormat="xml"))
         assert len(list(xml_store.query(LABELS))) == len(got)
+
+
+def test_accept_q_values_choose_the_results_format(client):
+    # Before, the first listed type the endpoint knew won, whatever its weight.
+    for accept, expected in (("text/csv;q=0.2, application/sparql-results+xml", "application/sparql-results+xml"),
+                             ("application/sparql-results+json;q=0, text/tab-separated-values;q=0.5",
+                              "text/tab-separated-values"),
+                             ("text/*", "text/csv"),
+                             ("application/json", "application/sparql-results+json")):
+        response = client.get("/sparql", params={"query": LABELS}, headers={"Accept": accept})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(expected), accept
