@@ -19,11 +19,20 @@ from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.graph_routes import add_routes as add_graph_routes
 from api.guard import add_admin_routes, install_guards
-from api.models import ConceptView, Health, LearningPathOut, LookupResult, SearchResult
+from api.models import (
+    MAX_FORMAT_CHARS,
+    MAX_LANG_CHARS,
+    MAX_TERM_CHARS,
+    ConceptView,
+    Health,
+    LearningPathOut,
+    LookupResult,
+    SearchResult,
+)
 from api.pages import add_pages
 from api.sparql_routes import add_sparql_routes
 from kg.cache import LRUCache
-from kg.errors import StoreError
+from kg.errors import KGError, StoreError
 from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
 from kg.glossary import Glossary
 from kg.heap import settle
@@ -65,7 +74,8 @@ class ServiceState:
         self.store = store
         self.glossary = glossary
         self.version = version
-        self.failed_version: str | None = None
+        self.failed_version: str | None = None  # the newest version that could not be loaded
+        self.failed_reason: str | None = None  # why, for /health (the log has the traceback)
 
     def refresh(self) -> bool:
         """Load the store's current version if it is new; keep the old one if it fails.
@@ -74,18 +84,24 @@ class ServiceState:
             True when a new glossary was swapped in.
         """
         version = self.store.current_version()
+        if version == self.version:  # e.g. the store was rolled back to what is served
+            self.failed_version = self.failed_reason = None
         if version is None or version in (self.version, self.failed_version):
             return False
         try:
             glossary = self.store.load(self.settings)
             glossary.warm_up()  # before the swap: requests never wait for the new index to load
-        except Exception:  # a corrupt version may fail in any way; the last good one stays served
+        except Exception as error:  # a corrupt version may fail in any way; the last good one stays served
             log.exception("store version %s cannot be loaded; still serving %s", version, self.version)
             self.failed_version = version
+            # Our own errors are written for people (the store's place on disk left out); anything else
+            # is only named: its text may hold anything, and the log has it.
+            self.failed_reason = (error.message.replace(str(self.store.root), "STORE") if isinstance(error, KGError)
+                                  else f"{type(error).__name__} while loading it; the server log has the details")
             return False
         self.glossary = glossary
         self.version = glossary.version or version
-        self.failed_version = None
+        self.failed_version = self.failed_reason = None
         settle()  # the old version's objects are collected, the new one's frozen
         log.info("now serving store version %s (%d concepts)", self.version, len(glossary))
         return True
@@ -183,8 +199,9 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         docs_url=None,  # served by api.pages from /static: no CDN
         redoc_url=None,
     )
-    app.state.search_answers = LRUCache(1024)  # serialized answers of recent queries (a few KB each)
-    app.state.answers = LRUCache(8192)  # concept, prerequisites, related, path (api.answers)
+    # Serialized answers (bytes; graphs: bytes and a media type), bounded in entries and in bytes.
+    app.state.search_answers = LRUCache(1024, max_bytes=settings.search_cache_bytes)  # recent queries
+    app.state.answers = LRUCache(8192, max_bytes=settings.answer_cache_bytes)  # api.answers, /graph
     install_error_handlers(app)
     install_guards(app, settings)
     add_admin_routes(app, settings)
@@ -203,10 +220,16 @@ def _add_routes(app: FastAPI) -> None:
         tags=["service"],
         response_model=Health,
         summary="Service status",
-        description="Status, number of concepts, embedding model name and the store version served.",
+        description="Status, number of concepts, embedding model name and the store version served. "
+        "`degraded` (still 200: the last good version is served) while the store's newest version cannot "
+        "be loaded, with that version and why.",
     )
-    def health(glossary: GlossaryDep) -> dict[str, Any]:
-        return glossary.health()
+    async def health(request: Request, glossary: GlossaryDep) -> dict[str, Any]:
+        answer = glossary.health()
+        state = request.app.state.kg
+        if state.failed_version is not None:
+            answer.update(status="degraded", refused_version=state.failed_version, refused_reason=state.failed_reason)
+        return answer
 
     @app.get(
         "/search",
@@ -236,6 +259,7 @@ def _add_routes(app: FastAPI) -> None:
         lang: Annotated[
             str | None,
             Query(
+                max_length=MAX_LANG_CHARS,
                 pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$",
                 description="Only concepts with a label in this language (`ja`, `en`).",
             ),
@@ -261,7 +285,8 @@ def _add_routes(app: FastAPI) -> None:
     def lookup(
         glossary: GlossaryDep,
         prefix: Annotated[
-            str, Query(description="Start of a label; empty lists every concept.", examples=["deep", "深層"])
+            str, Query(max_length=MAX_TERM_CHARS, description="Start of a label; empty lists every concept.",
+                       examples=["deep", "深層"])
         ] = "",
         limit: Annotated[int, Query(ge=1, le=1000, description="Most hits to return (1-1000).")] = 20,
     ) -> dict[str, Any]:
@@ -286,6 +311,7 @@ def _add_routes(app: FastAPI) -> None:
             str,
             Path(
                 alias="id",
+                max_length=MAX_TERM_CHARS,
                 description="Concept id or any of its labels.",
                 examples=["deep-learning", "Deep Learning", "深層学習"],
             ),
@@ -312,7 +338,8 @@ def _add_routes(app: FastAPI) -> None:
         request: Request,
         glossary: GlossaryDep,
         ref: Annotated[
-            str, Path(alias="id", description="Concept id or any of its labels.", examples=["dropout", "BERT"])
+            str, Path(alias="id", max_length=MAX_TERM_CHARS, description="Concept id or any of its labels.",
+                      examples=["dropout", "BERT"])
         ],
         known: Annotated[
             str,
@@ -376,7 +403,8 @@ def _add_routes(app: FastAPI) -> None:
     def export(
         glossary: GlossaryDep,
         fmt: Annotated[
-            str | None, Query(alias="format", description="turtle, xml, json-ld or nt.", examples=["turtle"])
+            str | None, Query(alias="format", max_length=MAX_FORMAT_CHARS, description="turtle, xml, json-ld or nt.",
+                              examples=["turtle"])
         ] = None,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:

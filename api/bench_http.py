@@ -15,14 +15,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from api.app import create_app
+from api.guard import uvicorn_options
 from kg.bench import LiveServer
 from kg.settings import Settings
 
 
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
-    """A uvicorn server over ``settings.store`` in a background thread; yields its base URL."""
-    with LiveServer(create_app(settings)) as server:
+    """A uvicorn server over ``settings.store`` in a background thread, with the HTTP protocol of
+    ``kg serve`` (``api.guard.uvicorn_options``); yields its base URL."""
+    with LiveServer(create_app(settings), **uvicorn_options(settings)) as server:
         yield server.url
 
 

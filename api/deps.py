@@ -10,7 +10,7 @@ from kg.errors import StoreError
 from kg.glossary import Glossary
 
 
-def get_glossary(request: Request) -> Glossary:
+async def get_glossary(request: Request) -> Glossary:
     """Dependency: the glossary being served now (``app.state.kg``, swapped on reload)."""
     state = getattr(request.app.state, "kg", None)
     if state is None:

@@ -24,6 +24,7 @@ _HTTP_CODES = {
     406: "not_acceptable",
     413: "too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
 }
 
 
@@ -64,6 +65,8 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown concept (with close label suggestions)."},
     422: {"model": ErrorBody, "description": "A parameter that cannot be used as given."},
+    431: {"model": ErrorBody, "description": "Request line and headers over `KG_MAX_HEADER_BYTES` (64 KiB): "
+                                             "send a long SPARQL query by POST."},
 }
 
 

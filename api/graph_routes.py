@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.answers import cached_answer
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES, ErrorBody
+from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS
 from kg.graph_export import GRAPH_FORMATS, MAX_DEPTH, export_graph
 from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
 from kg.related import MAX_K, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
@@ -146,7 +147,8 @@ def related_concepts(
     glossary: GlossaryDep,
     ref: Annotated[
         str,
-        Path(alias="id", description="Concept id or any of its labels.", examples=["deep-learning", "深層学習"]),
+        Path(alias="id", max_length=MAX_TERM_CHARS, description="Concept id or any of its labels.",
+             examples=["deep-learning", "深層学習"]),
     ],
     k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many related concepts (1-{MAX_K}).")] = 10,
 ) -> Response:
@@ -165,14 +167,15 @@ def path(
         str,
         Query(
             min_length=1,
-            max_length=1000,
+            max_length=MAX_TERM_CHARS,
             description="Concept id or label to start from.",
             examples=["deep-learning", "深層学習"],
         ),
     ],
     target: Annotated[
         str,
-        Query(min_length=1, max_length=1000, description="Concept id or label to reach.", examples=["bert", "BERT"]),
+        Query(min_length=1, max_length=MAX_TERM_CHARS, description="Concept id or label to reach.",
+              examples=["bert", "BERT"]),
     ],
     alternatives: Annotated[
         int, Query(ge=0, le=MAX_ALTERNATIVES, description=f"Further chains to give (0-{MAX_ALTERNATIVES}).")
@@ -191,12 +194,13 @@ def path(
 def graph(
     request: Request,
     glossary: GlossaryDep,
-    format: Annotated[str, Query(description="`graphml`, `dot` (Graphviz) or `cytoscape` (Cytoscape.js "
+    format: Annotated[str, Query(max_length=MAX_FORMAT_CHARS,
+                                 description="`graphml`, `dot` (Graphviz) or `cytoscape` (Cytoscape.js "
                                              "elements JSON).", examples=["graphml"])] = "cytoscape",
     center: Annotated[str | None, Query(max_length=500, description="Id or label of the concept to center on; "
                                                                     "none for the whole glossary.")] = None,
     depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description="Steps from `center`.")] = 2,
-    direction: Annotated[str, Query(pattern="^(path|prerequisites|dependents|both)$",
+    direction: Annotated[str, Query(max_length=13, pattern="^(path|prerequisites|dependents|both)$",
                                     description="Around `center`: its learning path and direct dependents "
                                                 "(`path`), or what it needs, what needs it, or both within "
                                                 "`depth`.")] = "both",

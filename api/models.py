@@ -6,6 +6,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kg.prereqs import HOP_DECAY
 
+# Bounds of the string parameters (each shows as `maxLength` in the OpenAPI schema).
+#: A concept id or label (headings are at most 500 characters; ids and percent-decoded labels fit).
+MAX_TERM_CHARS = 1000
+#: A language tag (`ja`, `en`, `zh-Hant-TW`...).
+MAX_LANG_CHARS = 35
+#: A format name or media type.
+MAX_FORMAT_CHARS = 100
+#: The admin bearer header.
+MAX_AUTHORIZATION_CHARS = 1024
+
 
 class Health(BaseModel):
     """Whether the service is up and which store version it serves."""
@@ -16,10 +26,13 @@ class Health(BaseModel):
         }
     )
 
-    status: str = Field(description="`ok` while a glossary is loaded.")
+    status: str = Field(description="`ok` while a glossary is loaded; `degraded` while the store's newest version "
+                                    "cannot be loaded (the last good one, `store_version`, is still served).")
     concepts: int = Field(description="How many concepts the served glossary holds.")
     model: str | None = Field(None, description="Embedding model the semantic index was built with, if any.")
     store_version: str | None = Field(None, description="The store version being served.")
+    refused_version: str | None = Field(None, description="Degraded: the store version that could not be loaded.")
+    refused_reason: str | None = Field(None, description="Degraded: why it could not be loaded.")
 
 
 class LookupHit(BaseModel):

@@ -361,11 +361,12 @@ def bench_search(paths: list[Path], queries: Sequence[str], settings: Settings, 
 class LiveServer:
     """uvicorn serving ``app`` in a daemon thread on a free port of 127.0.0.1."""
 
-    def __init__(self, app: Any, timeout: float = 120.0) -> None:
+    def __init__(self, app: Any, timeout: float = 120.0, **options: Any) -> None:
+        """``options``: more ``uvicorn.Config`` arguments (the ``http`` protocol of ``kg serve``)."""
         import uvicorn
 
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="kg-bench-uvicorn", daemon=True)
         self.timeout = timeout

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
                                                                       "empty: CORS is off.")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies are refused (413).")
     request_timeout: float = Field(15.0, gt=0, description="Seconds a request may take before a 503 time_limit.")
+    max_header_bytes: int = Field(64 * 1024, ge=4096, description="Longer request lines and headers together are "
+                                                                  "refused (431) and the connection closed.")
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a client has to send a request's line and "
+                                                          "headers (counted from its first byte, or from the "
+                                                          "connection on a new one); then 408 and closed.")
+    answer_cache_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Bytes of serialized answers (concepts, "
+                                                                        "paths, related, graphs) kept in memory.")
+    search_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, description="Bytes of serialized search answers kept "
+                                                                        "in memory.")
     workers: int = Field(1, ge=1, le=64, description="Server processes of `kg serve`.")
     # -- semantic index (kg.encoders, kg.vectors) --
     model: str = Field("openvino-int8",
@@ -87,8 +96,9 @@ class Settings(BaseSettings):
                                         description="Seconds a SPARQL query may run before its worker is killed "
                                                     "(503 query_limit).")
     sparql_memory_mb: int = Field(DEFAULT_MEMORY_MB, ge=64,
-                                  description="Memory (MiB) a SPARQL worker may map beyond its start, graph "
-                                              "included; a query that needs more gets a 503.")
+                                  description="Memory (MiB) a SPARQL query may use: each worker may map this "
+                                              "much beyond the graphs it holds; a query that needs more gets "
+                                              "a 503.")
     sparql_max_rows: int = Field(DEFAULT_MAX_ROWS, ge=1,
                                  description="Result rows (or triples) a SPARQL answer may have.")
     sparql_max_answer_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024,

@@ -18,6 +18,7 @@ import uvicorn
 from rdflib.namespace import RDF, SKOS
 
 from api.app import create_app, open_state
+from api.guard import uvicorn_options
 from ingest import ingest_paths
 from kg.settings import Settings
 from kg.store import Store, update_store
@@ -34,7 +35,7 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         # log_config=None leaves the test's logging (caplog) alone.
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None,
-                                log_level="warning", lifespan="on")
+                                log_level="warning", lifespan="on", **uvicorn_options(settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
         self.url = ""
@@ -208,6 +209,35 @@ def test_unknown_route_and_wrong_method(client):
     assert_error(client.post("/health"), 405, "method_not_allowed")
 
 
+def _string_schemas(schema: dict) -> Iterator[dict]:
+    if schema.get("type") == "string":
+        yield schema
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            yield from _string_schemas(sub)
+
+
+def test_every_string_parameter_has_a_max_length(tmp_path):
+    """What a client may send is bounded in the schema too (no parameter takes a megabyte of text)."""
+    document = create_app(Settings(store=tmp_path / "store")).openapi()
+    checked, unbounded = 0, []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                for schema in _string_schemas(parameter["schema"]):
+                    checked += 1
+                    if "maxLength" not in schema and "enum" not in schema and "const" not in schema:
+                        unbounded.append(f"{method.upper()} {path} {parameter['in']}:{parameter['name']}")
+    assert checked >= 15 and not unbounded, unbounded
+
+
+def test_an_overlong_id_or_prefix_is_422(client):
+    long = "x" * 1001
+    for path, params, parameter in (("/concepts/" + long, {}, "id"), ("/concepts", {"prefix": long}, "prefix"),
+                                    ("/concepts/" + long + "/related", {}, "id")):
+        assert assert_error(client.get(path, params=params), 422, "bad_parameter")["parameter"] == parameter
+
+
 # -- hot reload ----------------------------------------------------------------------------
 
 
@@ -253,19 +283,25 @@ def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(tmp_path, e
         assert health()["concepts"] == plain
         assert http.get("/concepts/Router").status_code == 200
 
-        # A corrupt version is refused: the last good one stays served.
+        # A corrupt version is refused: the last good one stays served, and /health says so (still a 200:
+        # a load balancer keeps sending traffic to the version that works).
         caplog.clear()
         bad = publish_corrupt_version(settings.store, tmp_path / "scratch")
         assert wait_for(lambda: bad in caplog.text), "the server never tried the corrupt version"
         time.sleep(RELOAD * 3)
-        now = health()
-        assert (now["status"], now["store_version"], now["concepts"]) == ("ok", second, plain)
+        response = http.get("/health")
+        now = response.json()
+        assert response.status_code == 200
+        assert (now["status"], now["store_version"], now["concepts"]) == ("degraded", second, plain)
+        assert now["refused_version"] == bad and "corrupt" in now["refused_reason"]
+        assert str(settings.store) not in now["refused_reason"]  # no server paths to the public
         assert http.get("/concepts/Router").status_code == 200
 
         # And the next good version is picked up again.
         third = update_store([DATA], settings, force=True).version
         assert wait_for(lambda: health()["store_version"] == third), health()
-        assert health()["concepts"] == expected
+        now = health()
+        assert (now["status"], now["concepts"], now["refused_version"]) == ("ok", expected, None)
 
 
 def test_a_served_version_is_frozen_and_freed_once_replaced(tmp_path):
@@ -375,3 +411,39 @@ def test_corpus_learning_path_errors(corpus_client):
     for bad in ({"limit": 0}, {"limit": 1000}, {"min_confidence": 2}, {"min_confidence": "x"}):
         error = assert_error(corpus_client.get("/concepts/Dropout/prerequisites", params=bad), 422, "bad_parameter")
         assert error["parameter"] == next(iter(bad))
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+
+def test_the_lru_cache_keeps_to_its_byte_budget():
+    from kg.cache import ENTRY_OVERHEAD, LRUCache
+
+    cache = LRUCache(1000, max_bytes=10 * (1000 + ENTRY_OVERHEAD))
+    for n in range(100):
+        assert cache.get(n, lambda n=n: bytes([n % 256]) * 1000) == bytes([n % 256]) * 1000
+    assert len(cache) == 10 and cache.bytes <= 10 * (1000 + ENTRY_OVERHEAD)
+    assert cache.get(99, lambda: b"recomputed") != b"recomputed"  # the newest stayed
+    assert cache.get(0, lambda: b"recomputed") == b"recomputed"  # the oldest went
+    assert cache.get("huge", lambda: b"x" * 10**6) == b"x" * 10**6 and "huge" not in cache._data  # never kept
+    sized = LRUCache(1000, max_bytes=1000, sizer=lambda value: 400)  # the user's own measure
+    for n in range(5):
+        sized.get(n, lambda n=n: n)
+    assert len(sized) == 1
+
+
+def test_the_served_answers_keep_to_the_byte_budgets_of_the_settings(tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=0,
+                        answer_cache_bytes=20_000, search_cache_bytes=30_000)
+    app = create_app(settings)
+    with TestClient(app) as http:
+        ids = [hit["id"] for hit in http.get("/concepts", params={"limit": 1000}).json()["results"]]
+        for concept in ids:
+            assert http.get(f"/concepts/{concept}").status_code == 200
+            assert http.get(f"/concepts/{concept}/related").status_code == 200
+            assert http.get("/search", params={"q": f"{concept} what is it"}).status_code == 200
+    answers, searches = app.state.answers, app.state.search_answers
+    assert 0 < answers.bytes <= 20_000 and len(answers) < len(ids), (answers.bytes, len(answers))
+    assert 0 < searches.bytes <= 30_000 and len(searches) < len(ids), (searches.bytes, len(searches))

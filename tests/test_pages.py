@@ -20,6 +20,8 @@ import pytest
 
 from api.bench_http import live_server
 from api.bench_pages import CHROMIUM_ARGS
+from api.guard import CONTENT_SECURITY_POLICY
+from api.pages import http_url
 from api.render import definition_html, unescape_tex
 from ingest import ingest_paths
 from kg import Glossary, Settings
@@ -108,6 +110,39 @@ def test_concept_page_graph_matches_the_prerequisite_view(server, linked_corpus)
     assert wider.count('class="node') == glossary.prerequisite_view("overfitting", 2, "both").number_of_nodes()
 
 
+# -- what the store says never runs as script ------------------------------------------------------
+
+HOSTILE_URLS = ["javascript:alert(document.domain)", "JavaScript:alert(1)", "java\tscript:alert(1)",
+                "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "//evil.example/x",
+                "https:evil.example", "http://", " javascript:alert(1)", 'https://x.org/"onmouseover="alert(1)']
+
+
+def test_http_url_lets_only_http_and_https_through():
+    for url in HOSTILE_URLS:
+        assert http_url(url) is None, url
+    for url in ("https://github.com/a/b/blob/main/x.md", "http://example.org/?q=1#f", "HTTPS://EXAMPLE.ORG/"):
+        assert http_url(url) == url
+
+
+def test_a_javascript_source_url_is_no_link_on_the_concept_page(tmp_path):
+    """The glossary file's `記事URL` comment is whatever its author (or an attacker) wrote."""
+    (tmp_path / "bad.md").write_text("<!-- 記事URL: javascript:alert(document.domain) -->\n\n"
+                                     "## 悪意 | Payload\n- A term whose page must not run script.\n", encoding="utf-8")
+    (tmp_path / "good.md").write_text("<!-- 記事URL:https://example.org/good.md# -->\n\n"
+                                      "## 善意 | Benign\n- A term with a published page.\n", encoding="utf-8")
+    settings = Settings(store=tmp_path / "store", model="fake", reload_interval=0)
+    assert update_store([tmp_path / "bad.md", tmp_path / "good.md"], settings).version
+    with live_server(settings) as url:
+        bad = httpx.get(url + "/concept/Payload")
+        good = httpx.get(url + "/concept/Benign")
+    # The ingest keeps whatever URL the comment has (today); the page must be safe whatever the store holds.
+    assert bad.status_code == good.status_code == 200
+    hrefs = re.findall(r'href="([^"]*)"', bad.text)
+    assert hrefs and not [h for h in hrefs if not h.startswith(("/", "#"))], hrefs
+    assert "javascript:" not in bad.text.lower()
+    assert '<a href="https://example.org/good.md" rel="external">published page</a>' in good.text
+
+
 # -- in a real browser ---------------------------------------------------------------------------
 
 
@@ -139,6 +174,41 @@ def page(browser, server):
     yield page
     page.close()
     assert not outside, f"the page fetched from elsewhere: {outside}"
+
+
+# Every violation of the Content-Security-Policy, whether Chromium reports it as an event or only logs it.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  e => window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI + " " + (e.sample || "")));
+"""
+
+
+def test_every_page_runs_under_the_content_security_policy_without_a_violation(browser, server):
+    page = browser.new_page()
+    page.add_init_script(CSP_LISTENER)
+    logged: list[str] = []
+    page.on("console", lambda m: logged.append(m.text) if "Content Security Policy" in m.text else None)
+    for path, ready in (("/", "html[data-ready=true]"), ("/?q=overfitting", "#results a.hit"),
+                        ("/concept/optimizer", ".definition .katex"), ("/concept/overfitting", "svg.graph a.node"),
+                        ("/overview", "svg.graph a.node"), ("/concept/Overfiting", "h1"),
+                        ("/docs", ".swagger-ui .opblock")):
+        response = page.goto(server + path)
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+        assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+        page.wait_for_selector(ready, timeout=15_000)
+        if path == "/docs":  # Swagger UI draws an operation, and loads the schema from here
+            page.locator(".swagger-ui .opblock-summary").first.click()
+            page.wait_for_selector(".swagger-ui .opblock-body", timeout=10_000)
+        if path == "/":  # autocomplete and results as you type: script that fetches
+            page.fill("#q", "過学")
+            page.wait_for_selector("#suggestions [role=option]")
+        page.wait_for_timeout(200)
+        violations = page.evaluate("window.__cspViolations")
+        assert not violations and not logged, (path, violations, logged)
+    html = httpx.get(server + "/docs").text  # no inline script left on the page FastAPI would write
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), html
+    page.close()
 
 
 def test_search_finds_overfitting_in_both_languages_and_opens_it(page, server):
