@@ -76,12 +76,85 @@ def scenarios(settings: Settings, seed: int = 7) -> dict[str, list[str]]:
     words = sorted({w for c in glossary.concepts.values() for l in c.labels for w in tokenize(l.text)
                     if len(w) > 2 and w.isascii()})
     queries = {" ".join(rng.sample(words, 3)) for _ in range(20_000)}
+    searches = ["/search?" + urlencode({"q": q}) for q in sorted(queries)]
+    sparql = ["/sparql?" + urlencode({"query": "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?c ?l "
+                                               f"WHERE {{ ?c a skos:Concept ; skos:prefLabel ?l }} LIMIT {n % 50 + 1} "
+                                               f"OFFSET {n % len(ids)}"}) for n in range(2000)]
+    prerequisites = [f"/concepts/{quote(c)}/prerequisites" for c in ids]
+    mixed = [kind[n % len(kind)] for n in range(3000) for kind in (prerequisites, searches[::-1], sparql)]
     return {
-        "graph": [f"/concepts/{quote(c)}" for c in ids] + [f"/concepts/{quote(c)}/prerequisites" for c in ids]
+        "graph": [f"/concepts/{quote(c)}" for c in ids] + prerequisites
         + [f"/concepts/{quote(c)}/related" for c in ids],
-        "search": ["/search?" + urlencode({"q": q}) for q in sorted(queries)],
+        "search": searches,
         "export": ["/export?format=turtle", "/export?format=nt", "/graph?format=graphml"],
+        "sparql": sparql,
+        "mixed": mixed,
     }
+
+
+#: Queries an attacker sends (kg bench load --attack): each must end in a bounded 4xx or 503.
+HOSTILE_QUERIES = [
+    'ASK { FILTER(regex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "^(a+)+$")) }',
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f",
+    'SELECT ?x WHERE { BIND("' + "a" * 64 + '" AS ?x0) '
+    + " ".join(f"BIND(CONCAT(?x{i}, ?x{i}, ?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(15)) + " BIND(?x15 AS ?x) }",
+]
+
+
+class _Attack:
+    """While a run lasts: the hostile queries sent one after another, ``/health`` timed every
+    20 ms on a connection of its own, and the server's memory sampled every 100 ms."""
+
+    def __init__(self, url: str, pid: int, hostile: bool) -> None:
+        self.url, self.pid, self.hostile = url, pid, hostile
+        self.health: list[float] = []
+        self.answers: dict[int, int] = {}
+        self.peak = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=t, daemon=True) for t in
+                         (self._probe, self._sample, *([self._attack] if hostile else []))]
+
+    def __enter__(self) -> _Attack:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(120)
+
+    def _probe(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                client.get("/health")
+                self.health.append(time.perf_counter() - start)
+                self._stop.wait(0.02)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_bytes(self.pid))
+            self._stop.wait(0.1)
+
+    def _attack(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=120) as client:
+            for n in range(10**6):
+                if self._stop.is_set():
+                    return
+                status = client.get("/sparql", params={"query": HOSTILE_QUERIES[n % len(HOSTILE_QUERIES)]}).status_code
+                self.answers[status] = self.answers.get(status, 0) + 1
+
+    def figures(self) -> dict[str, Any]:
+        ordered = sorted(self.health) or [float("nan")]
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+        return {"health_p50_ms": pick(0.5), "health_p99_ms": pick(0.99), "health_probes": len(self.health),
+                "memory_peak_mb": self.peak / 2**20, "hostile_answers": dict(sorted(self.answers.items()))}
 
 
 def _wrk(url: str, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
@@ -141,12 +214,15 @@ def _asyncio_client(url: str, paths: list[str], seconds: float, connections: int
 
 
 def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, workers: int = 2,
-               only: list[str] | None = None, reload: bool = False, warmup: float = 0) -> list[dict[str, Any]]:
-    """One row per scenario: requests/s, p50/p99, errors, the server's memory before and after.
+               only: list[str] | None = None, reload: bool = False, warmup: float = 0, boot: bool = False,
+               attack: bool = False) -> list[dict[str, Any]]:
+    """One row per scenario: requests/s, p50/p99, errors, the server's memory before and after,
+    and ``/health`` timed on a connection of its own all along (p50/p99) with the peak memory.
 
     ``warmup`` seconds of the same load run first, unmeasured, so that "before" is the memory of
     a server whose bounded caches (answers, query vectors) are already full: growth after that
-    is what a leak would show."""
+    is what a leak would show. ``boot`` starts the first run the moment the server answers, with
+    nothing warmed. ``attack`` sends hostile SPARQL queries (``HOSTILE_QUERIES``) all along."""
     paths = scenarios(settings)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -170,7 +246,7 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
             raise RuntimeError("the server did not start within 300 s")
         run = _wrk if shutil.which("wrk") else _asyncio_client
         for name in only or list(paths):
-            for path in paths[name][:50]:  # warm every worker's first requests (model, index, DAG)
+            for path in [] if boot and not rows else paths[name][:50]:  # warm the first requests (model, DAG)
                 httpx.get(url + path, timeout=60)
             if warmup:
                 run(url, paths[name][::-1], warmup, connections)  # other paths than the measured run's start
@@ -179,7 +255,9 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
             if reload and not rows:  # a new version, written and swapped in while the load runs
                 swapper = threading.Timer(1.0, lambda into=written: into.append(_new_version(settings)))
                 swapper.start()
-            result = run(url, paths[name], seconds, connections)
+            with _Attack(url, server.pid, attack) as watch:
+                result = run(url, paths[name], seconds, connections)
+            result.update(watch.figures())
             if swapper is not None:
                 swapper.join()
                 served = httpx.get(url + "/health").json()["store_version"]
@@ -205,14 +283,18 @@ def _new_version(settings: Settings) -> str | None:
 
 
 def format_load(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'scenario':<8}  {'req/s':>8}  {'p50':>8}  {'p99':>8}  {'errors':>6}  {'memory MB':>17}  note"]
+    lines = [f"{'scenario':<8}  {'req/s':>8}  {'p50':>8}  {'p99':>8}  {'errors':>6}  {'memory MB':>17}  "
+             f"{'/health p50 / p99':>18}  {'peak MB':>7}  note"]
     for r in rows:
         note = f"{r['requests']} requests, {r['connections']} connections, {r['seconds']:g} s, {r['generator']}"
         if r.get("reloaded_to"):
             note += f", reloaded to {r['reloaded_to']} during the run"
+        if r.get("hostile_answers"):
+            note += f", hostile SPARQL answered {r['hostile_answers']}"
         if r.get("note"):
             note += f", {r['note']}"
         lines.append(f"{r['name']:<8}  {r['rps']:>8.0f}  {r['p50_ms']:>6.1f}ms  {r['p99_ms']:>6.1f}ms  "
                      f"{r['errors']:>6}  {r['memory_before_mb']:>7.0f} -> {r['memory_after_mb']:>5.0f}  "
-                     f"({r['memory_growth']:+.1%}) {note}")
+                     f"({r['memory_growth']:+.1%})  {r['health_p50_ms']:>6.1f} / {r['health_p99_ms']:>6.1f}ms  "
+                     f"{r['memory_peak_mb']:>7.0f}  {note}")
     return "\n".join(lines)

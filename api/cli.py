@@ -232,6 +232,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     import uvicorn
 
     from api.app import create_app, ensure_store, open_state
+    from api.guard import uvicorn_options
 
     settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
                                            if v is not None})
@@ -257,10 +258,12 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         if source:  # a replica serves the publisher's URIs; the follower (a daemon thread) stays in this process
             os.environ.update({"KG_BASE_URI": settings.base_uri, "KG_SCHEME_TITLE": settings.scheme_title})
         uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, host=settings.host,
-                    port=settings.port, log_config=_log_config())
+                    port=settings.port, log_config=_log_config(), **uvicorn_options(settings))
         return
     state = open_state(settings)
-    uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port, log_config=_log_config())
+    # uvicorn_options: the HTTP protocol that bounds request headers in size and time (api.guard).
+    uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port, log_config=_log_config(),
+                **uvicorn_options(settings))
 
 
 def _log_config() -> dict[str, Any]:
@@ -848,21 +851,28 @@ def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bo
 @click.option("--seconds", type=click.FloatRange(1, 300), default=30, show_default=True, help="Length of each run.")
 @click.option("--connections", type=click.IntRange(1, 256), default=32, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Server processes.")
-@click.option("--scenario", "scenarios", multiple=True, type=click.Choice(["graph", "search", "export"]),
-              help="Only these (repeatable; default all).")
+@click.option("--scenario", "scenarios", multiple=True,
+              type=click.Choice(["graph", "search", "export", "sparql", "mixed"]),
+              help="Only these (repeatable; default all). mixed: prerequisites, new searches and SPARQL SELECT.")
 @click.option("--reload", is_flag=True, help="Write a new store version half-way through the first run.")
 @click.option("--warmup", type=click.FloatRange(0, 300), default=0, show_default=True,
               help="Seconds of unmeasured load first, so memory 'before' has the bounded caches full.")
+@click.option("--boot", is_flag=True, help="Start the first run the moment the server answers, nothing warmed.")
+@click.option("--attack", is_flag=True, help="Send hostile SPARQL queries (backtracking regex, cartesian "
+                                             "products, CONCAT blow-up) all through each run.")
 @json_option
 @pass_settings
 def bench_load_command(settings: Settings, seconds: float, connections: int, workers: int,
-                       scenarios: tuple[str, ...], reload: bool, warmup: float, as_json: bool) -> None:
+                       scenarios: tuple[str, ...], reload: bool, warmup: float, boot: bool, attack: bool,
+                       as_json: bool) -> None:
     """Load on a real `kg serve` on 127.0.0.1 (wrk when installed): requests/s, p50/p99, errors and the
-    server's memory before and after, per scenario (graph endpoints, new search queries, export)."""
+    server's memory before and after, per scenario (graph endpoints, new search queries, export, SPARQL,
+    a mix), with GET /health timed on its own connection all along and the server's peak memory."""
     from api.bench_load import bench_load, format_load
 
     _load(settings)  # a clear message when the store is empty
-    rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload, warmup)
+    rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload, warmup, boot,
+                      attack)
     _print_bench(rows, as_json, format_load)
 
 

@@ -10,8 +10,9 @@ So the serving process never parses or evaluates a query. It hands the text to o
 few single-threaded worker processes and waits on a pipe without holding the GIL:
 
 - past the query's wall time the worker is killed (SIGKILL) and replaced;
-- each worker's address space is limited (``RLIMIT_AS``): a query that needs more gets a
-  ``MemoryError`` there, or the worker dies, and the caller a 503 ``query_limit``;
+- each worker's address space is limited (``RLIMIT_AS``) to the graphs it holds plus a
+  budget: a query that needs more gets a ``MemoryError`` there, or the worker dies, and the
+  caller a 503 ``query_limit``;
 - at most ``workers`` queries run at once; more wait for a free worker as long as their
   own time allows, then get a 503.
 
@@ -43,7 +44,7 @@ from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, Spar
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
-DEFAULT_MEMORY_MB = 1024
+DEFAULT_MEMORY_MB = 512
 #: Seconds a worker may take to start and read a graph: not the query's time, which starts after.
 LOAD_TIMEOUT = 120.0
 _GRAPHS_KEPT = 2
@@ -83,14 +84,21 @@ def _remove(path: str) -> None:
 
 # -- the worker process ---------------------------------------------------------------------
 
-def _limit_memory(budget: int) -> None:
-    """Cap this process's address space at what it maps now plus ``budget`` bytes."""
+def _limit_memory(budget: int | None) -> None:
+    """Cap this process's address space at what it maps now plus ``budget`` bytes (None: lift
+    the cap, to load a graph). Only the soft limit moves, so that it can be lifted again; the
+    process runs nothing but rdflib on the queries it is sent, so nothing else could lift it."""
     try:
         import resource
 
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if budget is None:
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            return
         with open("/proc/self/status", encoding="ascii") as status:
             mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
-        resource.setrlimit(resource.RLIMIT_AS, (mapped + budget, mapped + budget))
+        soft = mapped + budget if hard == resource.RLIM_INFINITY else min(mapped + budget, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     except (ImportError, OSError, StopIteration, ValueError):  # not Linux: time limits still hold
         log.warning("cannot limit the memory of SPARQL workers on this system")
 
@@ -102,7 +110,10 @@ def _serve(conn, memory_budget: int) -> None:
     from kg.sparql import evaluate
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
-    _limit_memory(memory_budget)
+    # Below the server in the CPU's queue: a query burning its time slice should not slow the
+    # requests that the server answers itself.
+    os.nice(5)
+    _limit_memory(memory_budget)  # a query's budget is counted beyond the graphs loaded
     graphs: OrderedDict[str, Any] = OrderedDict()
     while True:
         try:
@@ -113,12 +124,14 @@ def _serve(conn, memory_budget: int) -> None:
             if message[0] == "load":
                 _, key, path = message
                 if key not in graphs:
+                    _limit_memory(None)
                     with open(path, "rb") as data:
                         # The graph as a dataset's default graph: GRAPH patterns then match
                         # nothing (there are no named graphs) instead of failing.
                         graphs[key] = Dataset(store=pickle.load(data).store)
                     while len(graphs) > _GRAPHS_KEPT:
                         graphs.popitem(last=False)
+                    _limit_memory(memory_budget)
                 reply: tuple = ("ok", None)
             else:
                 _, key, text, accept, fmt, timeout, max_rows, max_bytes = message
@@ -234,16 +247,18 @@ class QueryPool:
         raise error_type(message, **details)
 
     def prepare(self, snapshot: GraphSnapshot) -> None:
-        """Start the workers and have them load ``snapshot`` now, so that the first queries
-        after a start or a reload do not wait for it. Errors are logged, not raised."""
+        """Start the workers and have the idle ones load ``snapshot`` now, so that the first
+        queries after a start or a reload do not wait for it. Never waits for a busy worker
+        (nor holds one while waiting: two versions warming at once must not deadlock); errors
+        are logged, not raised."""
         workers = []
         try:
-            for _ in range(self.size):
-                workers.append(self._acquire(time.monotonic() + LOAD_TIMEOUT))
+            while len(workers) < self.size and (worker := self._acquire(None)) is not None:
+                workers.append(worker)
             for worker in workers:
                 if worker.call(("load", snapshot.key, snapshot.path), LOAD_TIMEOUT) is None:
                     worker.kill()
-        except (KGError, _Died) as error:
+        except _Died as error:
             log.warning("SPARQL workers not ready: %s", error)
         finally:
             for worker in workers:
@@ -257,7 +272,9 @@ class QueryPool:
         for worker in idle:
             worker.kill()
 
-    def _acquire(self, deadline: float) -> _Worker:
+    def _acquire(self, deadline: float | None) -> _Worker | None:
+        """An idle worker, else a new one if fewer than ``size`` run, else wait for one until
+        ``deadline`` (None: do not wait, answer None)."""
         with self._cond:
             while True:
                 while self._idle:
@@ -268,6 +285,8 @@ class QueryPool:
                 if self._running < self.size:
                     self._running += 1
                     break
+                if deadline is None:
+                    return None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise QueryLimitError(f"{self.size} queries are already running; try again", limit="running")
