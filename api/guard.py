@@ -188,7 +188,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     next read (at most one read, 256 KiB, over the bound).
     """
 
-    def __init__(self, *args: Any, max_header_bytes: int = 64 * 1024, header_timeout: float = 10.0,
+    def __init__(self, *args: Any, max_header_bytes: int, header_timeout: float,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_header_bytes = max_header_bytes

@@ -29,6 +29,17 @@ _DESCRIPTION = (
 _CONTENT = {media_type: {} for media_type in (*RESULT_TYPES, "text/turtle", "application/rdf+xml",
                                               "application/ld+json", "application/n-triples")}
 _BODY_LIMIT = MAX_QUERY_CHARS * 4 + 1024  # bytes: the longest query, percent-encoded
+#: The body is read by hand (two media types), so the schema says what it may be.
+_POST_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": ["query"], "additionalProperties": False,
+            "properties": {"query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS,
+                                     "description": "The SPARQL query."}}}},
+        "application/sparql-query": {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}},
+    },
+}
 
 
 def add_sparql_routes(app: FastAPI) -> None:
@@ -58,7 +69,7 @@ def add_sparql_routes(app: FastAPI) -> None:
         return await _answer(glossary, query, accept, format)
 
     @app.post("/sparql", tags=["export"], summary="SPARQL query (read-only), by POST", description=_DESCRIPTION,
-              response_class=Response, responses=responses)
+              response_class=Response, responses=responses, openapi_extra={"requestBody": _POST_BODY})
     async def sparql_post(
         request: Request,
         glossary: GlossaryDep,

@@ -51,8 +51,10 @@ class Settings(BaseSettings):
                                                                       "empty: CORS is off.")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies are refused (413).")
     request_timeout: float = Field(15.0, gt=0, description="Seconds a request may take before a 503 time_limit.")
-    max_header_bytes: int = Field(64 * 1024, ge=4096, description="Longer request lines and headers together are "
-                                                                  "refused (431) and the connection closed.")
+    # 256 KiB: the longest SPARQL query a GET may carry (20,000 characters, each up to 12 bytes once
+    # UTF-8 and percent-encoded) fits, with room for ordinary headers.
+    max_header_bytes: int = Field(256 * 1024, ge=4096, description="Longer request lines and headers together are "
+                                                                   "refused (431) and the connection closed.")
     header_timeout: float = Field(10.0, gt=0, description="Seconds a client has to send a request's line and "
                                                           "headers (counted from its first byte, or from the "
                                                           "connection on a new one); then 408 and closed.")

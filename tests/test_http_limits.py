@@ -215,3 +215,10 @@ def test_the_policy_allows_nothing_inline_and_nothing_from_elsewhere():
     assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
     assert "unsafe" not in CONTENT_SECURITY_POLICY and "http" not in CONTENT_SECURITY_POLICY
+
+
+def test_a_405_names_every_method_the_path_answers(server):
+    # Starlette named only the first route's method: GET for /sparql, which also takes POST.
+    answer = httpx.request("OPTIONS", server + "/sparql")
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
