@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from api.answers import cached_answer
 from api.deps import GlossaryDep, get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
@@ -224,12 +224,16 @@ def _add_routes(app: FastAPI) -> None:
         "`degraded` (still 200: the last good version is served) while the store's newest version cannot "
         "be loaded, with that version and why.",
     )
-    async def health(request: Request, glossary: GlossaryDep) -> dict[str, Any]:
-        answer = glossary.health()
-        state = request.app.state.kg
+    async def health(request: Request) -> Response:
+        # The probe every load balancer sends: answered on the event loop, without dependencies or
+        # response-model validation (the body is built from plain values; `Health` documents it).
+        state = getattr(request.app.state, "kg", None)
+        if state is None:
+            raise StoreError("no glossary is loaded yet; the service is starting")
+        answer = {**state.glossary.health(), "refused_version": None, "refused_reason": None}
         if state.failed_version is not None:
             answer.update(status="degraded", refused_version=state.failed_version, refused_reason=state.failed_reason)
-        return answer
+        return JSONResponse(answer)
 
     @app.get(
         "/search",

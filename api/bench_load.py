@@ -24,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -213,6 +215,39 @@ def _asyncio_client(url: str, paths: list[str], seconds: float, connections: int
     return asyncio.run(main())
 
 
+@contextmanager
+def served(command: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``command`` (a server on ``port`` of 127.0.0.1) in its own session until ``/health``
+    answers; yields (base URL, process) and stops the whole session after."""
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{command[0]} did not start within 300 s")
+        yield url, server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _kg_serve(settings: Settings, workers: int, reload: bool = False):
+    port = free_port()
+    env = {**os.environ, "KG_STORE": str(settings.store), "KG_MODEL": settings.model,
+           "KG_RELOAD_INTERVAL": "0.5" if reload else "0"}
+    kg = Path(sys.executable).with_name("kg")
+    return served([str(kg), "serve", "--port", str(port), "--workers", str(workers)], env, port)
+
+
 def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, workers: int = 2,
                only: list[str] | None = None, reload: bool = False, warmup: float = 0, boot: bool = False,
                attack: bool = False) -> list[dict[str, Any]]:
@@ -223,27 +258,11 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
     a server whose bounded caches (answers, query vectors) are already full: growth after that
     is what a leak would show. ``boot`` starts the first run the moment the server answers, with
     nothing warmed. ``attack`` sends hostile SPARQL queries (``HOSTILE_QUERIES``) all along."""
-    paths = scenarios(settings)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    kg = Path(sys.executable).with_name("kg")
-    env = {**os.environ, "KG_STORE": str(settings.store), "KG_MODEL": settings.model,
-           "KG_RELOAD_INTERVAL": "0.5" if reload else "0"}
-    server = subprocess.Popen([str(kg), "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    rows = []
-    try:
-        import httpx
+    import httpx
 
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("the server did not start within 300 s")
+    paths = scenarios(settings)
+    rows = []
+    with _kg_serve(settings, workers, reload) as (url, server):
         run = _wrk if shutil.which("wrk") else _asyncio_client
         for name in only or list(paths):
             for path in [] if boot and not rows else paths[name][:50]:  # warm the first requests (model, DAG)
@@ -268,10 +287,48 @@ def bench_load(settings: Settings, seconds: float = 30, connections: int = 32, w
             rows.append({"name": name, **result, "seconds": seconds, "connections": connections,
                          "memory_before_mb": before / 2**20, "memory_after_mb": after / 2**20,
                          "memory_growth": (after - before) / before if before else float("nan")})
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     return rows
+
+
+#: The floor ``GET /health`` is measured against: FastAPI and uvicorn with nothing of ours.
+_BARE_APP = """
+import sys, uvicorn
+from fastapi import FastAPI
+app = FastAPI()
+@app.get("/health")
+async def health():
+    return {"status": "ok"}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+"""
+
+
+def bench_health(settings: Settings, seconds: float = 10, connections: int = 32, rounds: int = 3
+                 ) -> list[dict[str, Any]]:
+    """``GET /health`` of ``kg serve`` (one process) beside a bare FastAPI app's, both served by
+    uvicorn at once and loaded in turn, ``rounds`` times: requests/s and p50, and their ratios."""
+    rows = []
+    port = free_port()
+    bare = served([sys.executable, "-c", _BARE_APP, str(port)], dict(os.environ), port)
+    with _kg_serve(settings, workers=1) as (ours_url, _), bare as (bare_url, _):
+        run = _wrk if shutil.which("wrk") else _asyncio_client
+        for _ in range(rounds):
+            for name, url in (("kg serve", ours_url), ("bare FastAPI", bare_url)):
+                rows.append({"name": name, **run(url, ["/health"], seconds, connections), "seconds": seconds,
+                             "connections": connections})
+    ours = [r for r in rows if r["name"] == "kg serve"]
+    base = [r for r in rows if r["name"] != "kg serve"]
+    for mine, theirs in zip(ours, base, strict=True):
+        mine["rps_ratio"] = mine["rps"] / theirs["rps"]
+        mine["p50_ratio"] = mine["p50_ms"] / theirs["p50_ms"]
+    return rows
+
+
+def format_health(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'server':<13}  {'req/s':>8}  {'p50':>8}  {'p99':>8}  {'x bare req/s':>12}  {'x bare p50':>10}"]
+    for r in rows:
+        ratios = f"{r['rps_ratio']:>12.2f}  {r['p50_ratio']:>10.2f}" if "rps_ratio" in r else f"{'':>12}  {'':>10}"
+        lines.append(f"{r['name']:<13}  {r['rps']:>8.0f}  {r['p50_ms']:>6.2f}ms  {r['p99_ms']:>6.2f}ms  {ratios}")
+    return "\n".join(lines)
 
 
 def _new_version(settings: Settings) -> str | None:

@@ -876,6 +876,21 @@ def bench_load_command(settings: Settings, seconds: float, connections: int, wor
     _print_bench(rows, as_json, format_load)
 
 
+@bench.command(name="health")
+@click.option("--seconds", type=click.FloatRange(1, 300), default=10, show_default=True, help="Length of each run.")
+@click.option("--connections", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
+@json_option
+@pass_settings
+def bench_health_command(settings: Settings, seconds: float, connections: int, rounds: int, as_json: bool) -> None:
+    """GET /health of `kg serve` beside a bare FastAPI app's (the floor), loaded in turn on 127.0.0.1:
+    requests/s, p50 and p99, and their ratios to the bare app's."""
+    from api.bench_load import bench_health, format_health
+
+    _load(settings)  # a clear message when the store is empty
+    _print_bench(bench_health(settings, seconds, connections, rounds), as_json, format_health)
+
+
 # kg related, kg path (defined beside their HTTP routes' helpers).
 from api.graph_cli import register as _register_graph_commands  # noqa: E402
 

@@ -266,10 +266,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config``: the bounded HTTP protocol.
-    A ``functools.partial`` of a module-level class, so that it pickles into worker processes."""
+    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config``: the bounded HTTP protocol
+    (a ``functools.partial`` of a module-level class, so that it pickles into worker processes)
+    and the access log only when ``settings.access_log`` asks for it."""
     return {"http": functools.partial(BoundedHttpToolsProtocol, max_header_bytes=settings.max_header_bytes,
-                                      header_timeout=settings.header_timeout)}
+                                      header_timeout=settings.header_timeout),
+            "access_log": settings.access_log}
 
 
 def require_admin(settings: Settings, authorization: str | None) -> None:

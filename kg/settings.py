@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     search_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, description="Bytes of serialized search answers kept "
                                                                         "in memory.")
     workers: int = Field(1, ge=1, le=64, description="Server processes of `kg serve`.")
+    access_log: bool = Field(False, description="Log a line for every request (off: a busy or attacked server "
+                                                "would write hundreds of MB; errors are logged either way).")
     # -- semantic index (kg.encoders, kg.vectors) --
     model: str = Field("openvino-int8",
                        description="Embedding model: `openvino-int8` (the bundled all-MiniLM-L6-v2 run by OpenVINO "
