@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
-import json
 import sys
 import textwrap
 from pathlib import Path
@@ -12,109 +10,19 @@ from typing import Any
 
 import click
 
-from kg.errors import BadParameterError, KGError, RemoteStoreError, StoreError
+from api import graph_cli, replica_cli
+from api.cli_util import KGGroup, Progress, json_option, load_glossary, one_line, pass_settings, print_json
+from kg.errors import BadParameterError, KGError
 from kg.formats import resolve_format
-from kg.glossary import Glossary
 from kg.model import Issue
 from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.settings import Settings
 from kg.store import Store, update_store
 
-EMPTY_STORE = "the store is empty: run `kg ingest PATH` (or `kg serve`, which ingests the bundled glossary)"
-
-
-class _Group(click.Group):
-    """Turns the core's errors into a one-line message on stderr and exit code 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except RemoteStoreError as error:  # the SPARQL store of --to/--from: exit code 3
-            from api.replica_cli import RemoteStoreFailed
-
-            raise RemoteStoreFailed(_one_line(error)) from None
-        except KGError as error:
-            raise click.ClickException(_one_line(error)) from None
-
-
-def _one_line(error: KGError) -> str:
-    message = str(error)
-    suggestions = error.details.get("suggestions") or []
-    if suggestions:
-        labels = ", ".join(s.get("label") or s.get("id") for s in suggestions)
-        message += f"; did you mean: {labels}?"
-    return " ".join(message.split())  # one line, whatever the message held
-
-
-# -- shared options ---------------------------------------------------------------------
-
-
-def pass_settings(command):
-    """Add ``--store`` and pass ``settings`` first; a ``Settings`` given as ``obj`` (tests) is the base."""
-
-    @click.option(
-        "--store",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Store directory (default: $KG_STORE or ~/.local/share/kg/store).",
-    )
-    @click.pass_context
-    @functools.wraps(command)
-    def wrapper(ctx: click.Context, store: Path | None, **kwargs: Any) -> Any:
-        base = ctx.find_object(Settings) or Settings()
-        settings = base.model_copy(update={"store": store}) if store else base
-        return ctx.invoke(command, settings, **kwargs)
-
-    return wrapper
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _load(settings: Settings) -> Glossary:
-    store = Store(settings.store)
-    if store.is_empty():
-        raise StoreError(EMPTY_STORE, store=str(settings.store))
-    return store.load(settings)
-
-
-class _Progress:
-    """A tqdm bar on stderr, created at the first file (when the total is known).
-
-    ``delay`` keeps short ingests quiet; tqdm stays silent when stderr is not a terminal.
-    """
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.phase = None
-
-    def __call__(self, done: int, total: int, name: str) -> None:
-        phase = "embedding" if name == "embedding" else "reading"
-        if self.bar is None or phase != self.phase:
-            from tqdm import tqdm
-
-            self.close()
-            self.phase = phase
-            unit = "text" if phase == "embedding" else "file"
-            self.bar = tqdm(total=total, unit=unit, desc=phase, file=sys.stderr, delay=0.5, disable=None, leave=False)
-        if phase == "reading":
-            self.bar.set_postfix_str(name[-40:], refresh=False)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 # -- commands -----------------------------------------------------------------------------
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kg-glossary", prog_name="kg")
 def cli() -> None:
     """Knowledge graph over Markdown technical glossaries."""
@@ -152,7 +60,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     if dialect is not None:  # in the settings fingerprint: another dialect re-reads unchanged files
         settings = settings.model_copy(update={"dialect": dialect})
     remote = connect(settings, target) if target else None  # unreachable: fail before writing anything
-    progress = _Progress()
+    progress = Progress()
     try:
         outcome = update_store(list(paths), settings, progress=progress, force=force)
     finally:
@@ -162,7 +70,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     problems = [i for i in outcome.issues if i.severity != "info"]
     embedded = _embedding_counts(settings, outcome.version) if outcome.changed else None
     if as_json:
-        _print_json(
+        print_json(
             {
                 "version": outcome.version,
                 "changed": outcome.changed,
@@ -239,13 +147,13 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     if source:  # the store's publication becomes the local store's current version, then is followed
         from api.replica_cli import start_replica
 
-        progress = _Progress()
+        progress = Progress()
         try:
             settings, _follower = start_replica(settings, source, progress=progress)
         finally:
             progress.close()
     # Prepared before uvicorn starts so that progress and errors read like any command's.
-    progress = _Progress()
+    progress = Progress()
     try:
         outcome = ensure_store(settings, progress=progress)
     finally:
@@ -282,9 +190,9 @@ def _log_config() -> dict[str, Any]:
 @pass_settings
 def show(settings: Settings, term: str, as_json: bool) -> None:
     """Everything about one concept; TERM is an id or any label."""
-    view = _load(settings).concept_view(term)
+    view = load_glossary(settings).concept_view(term)
     if as_json:
-        _print_json(view)
+        print_json(view)
     else:
         click.echo(_render_concept(view))
 
@@ -320,9 +228,9 @@ def _render_concept(view: dict[str, Any]) -> str:
 @pass_settings
 def lookup(settings: Settings, prefix: str, limit: int, as_json: bool) -> None:
     """Concepts with a label starting with PREFIX (autocomplete)."""
-    hits = _load(settings).lookup(prefix, limit=limit)
+    hits = load_glossary(settings).lookup(prefix, limit=limit)
     if as_json:
-        _print_json(hits)
+        print_json(hits)
     else:
         for hit in hits:
             click.echo(f"{hit['label']}\t{hit['id']}")
@@ -363,7 +271,7 @@ def export(settings: Settings, fmt: Any, center: str | None, depth: int, directi
     """The whole glossary as a SKOS graph, or its prerequisite graph (GraphML, DOT, Cytoscape.js)."""
     from kg.graph_export import GraphFormat, export_graph
 
-    glossary = _load(settings)
+    glossary = load_glossary(settings)
     if isinstance(fmt, GraphFormat):
         data, _media_type = export_graph(glossary.prerequisite_view(center, depth if center else None, direction,
                                                                     collection), fmt.name)
@@ -381,9 +289,9 @@ def export(settings: Settings, fmt: Any, center: str | None, depth: int, directi
 @pass_settings
 def check(settings: Settings, as_json: bool) -> None:
     """The SKOS quality report (findings with file and line)."""
-    report = _load(settings).quality()
+    report = load_glossary(settings).quality()
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         click.echo(report.to_text())
 
@@ -397,9 +305,9 @@ def check(settings: Settings, as_json: bool) -> None:
 @pass_settings
 def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, as_json: bool) -> None:
     """Find concepts by meaning or label, in Japanese or English."""
-    hits = _load(settings).search(query, k=k, mode=mode, lang=lang)
+    hits = load_glossary(settings).search(query, k=k, mode=mode, lang=lang)
     if as_json:
-        _print_json({"query": query, "mode": mode, "results": [h.to_dict() for h in hits]})
+        print_json({"query": query, "mode": mode, "results": [h.to_dict() for h in hits]})
         return
     if not hits:
         click.echo("no match", err=True)
@@ -420,7 +328,7 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
     MRR@k, hit@1, hit@k, nDCG@k and the misses."""
     from kg.evaluate import evaluate, read_queries
 
-    glossary = _load(settings)
+    glossary = load_glossary(settings)
     evaluation = evaluate(
         read_queries(queries),
         lambda q: [hit.id for hit in glossary.search(q, k=k, mode=mode)],
@@ -428,7 +336,7 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
         k=k,
     )
     if as_json:
-        _print_json(evaluation.to_dict())
+        print_json(evaluation.to_dict())
     else:
         click.echo(evaluation.to_text())
 
@@ -460,11 +368,11 @@ def prereqs(settings: Settings, term: str, known: str, depth: int | None, confir
     if confirm or reject:
         _correct_prerequisites(settings, term, confirm, reject, source, as_json)
         return
-    glossary = _load(settings)
+    glossary = load_glossary(settings)
     path = glossary.learning_path(term, known=[k for k in known.split(",") if k.strip()], depth=depth,
                                   limit=limit, min_confidence=min_confidence)
     if as_json:
-        _print_json(path)
+        print_json(path)
         return
     name = path["concept"]["name"]
     if not path["path"]:
@@ -511,13 +419,13 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
     from kg.errors import NotFoundError
     from kg.labels import normalize
 
-    glossary = _load(settings)
+    glossary = load_glossary(settings)
 
     def find(name: str):
         try:
             return glossary.get(name)
         except NotFoundError as error:
-            raise _ArgumentError(_one_line(error)) from None
+            raise _ArgumentError(one_line(error)) from None
 
     def written(concept) -> str:
         """The name the file uses: the display name when it names only this concept, else the id."""
@@ -545,7 +453,7 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
     paths = list(inputs) or [folder]
     if not _covered(path, paths):  # --source outside the inputs: read the file too
         paths.append(path)
-    progress = _Progress()
+    progress = Progress()
     try:
         outcome = update_store(paths, settings, progress=progress)
     finally:
@@ -555,7 +463,7 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
               if i.severity == "error" or (i.file and Path(i.file).name == OVERRIDES_NAME and i.severity != "info")]
     now = Store(settings.store).load(settings).concepts.get(concept.id) if outcome.version else None
     if as_json:
-        _print_json(
+        print_json(
             {
                 "file": str(path.absolute()),
                 "concept": {"id": concept.id, "name": concept.name},
@@ -604,10 +512,10 @@ def diff(settings: Settings, old: str | None, new: str | None, as_json: bool) ->
     try:
         changes = store_changes(settings, old, new)
     except KGError as error:
-        raise click.ClickException(_one_line(error) + "; versions: " + ", ".join(
+        raise click.ClickException(one_line(error) + "; versions: " + ", ".join(
             error.details.get("versions", []) or ["none"])) from None
     if as_json:
-        _print_json(changes.to_dict())
+        print_json(changes.to_dict())
     else:
         click.echo(changes.to_text())
 
@@ -631,11 +539,11 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, mo
     from kg.prereq_model import load_model
     from kg.prereqs import learning_path, prerequisite_graph
 
-    glossary = _load(settings)
+    glossary = load_glossary(settings)
     try:
         dag = prerequisite_graph(glossary, load_model(model_path)) if model_path else glossary.prerequisites
     except KGError as error:
-        raise click.ClickException(_one_line(error)) from None
+        raise click.ClickException(one_line(error)) from None
 
     def resolve(label: str) -> str | None:
         found = glossary.candidates(label)
@@ -646,7 +554,7 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, mo
         read_pairs(negatives) if negatives else [],
     )
     if as_json:
-        _print_json(evaluation.to_dict())
+        print_json(evaluation.to_dict())
     else:
         click.echo(evaluation.to_text())
 
@@ -680,7 +588,7 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
     report = fit_recipe(list(corpora), list(pairs), list(negatives), output or MODEL_PATH, cv=cv,
                         progress=None if as_json else click.echo)
     if as_json:
-        _print_json(report)
+        print_json(report)
 
 
 class _BenchGroup(click.Group):
@@ -728,7 +636,7 @@ def _bench_settings(model: str) -> Settings:
 
 def _print_bench(rows: list[dict[str, Any]], as_json: bool, formatter) -> None:
     if as_json:
-        _print_json(rows)
+        print_json(rows)
     else:
         click.echo(formatter(rows))
 
@@ -783,7 +691,7 @@ def bench_graph_command(settings: Settings, rounds: int, as_json: bool) -> None:
     on random concepts of the store, beside GET /health timed in the same run."""
     from api.bench_http import bench_graph_http, format_latency
 
-    _load(settings)  # a clear message when the store is empty
+    load_glossary(settings)  # a clear message when the store is empty
     rows = bench_graph_http(settings.model_copy(update={"reload_interval": 0}), rounds=rounds)
     _print_bench(rows, as_json, format_latency)
 
@@ -825,7 +733,7 @@ def bench_scale_command(sizes: list[int], vector_sizes: list[int], baseline_max:
     except ImportError:
         click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
     if as_json:
-        _print_json(results)
+        print_json(results)
     else:
         click.echo(table)
 
@@ -842,7 +750,7 @@ def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bo
     from api.bench_http import format_latency
     from api.bench_pages import bench_pages_http
 
-    _load(settings)  # a clear message when the store is empty
+    load_glossary(settings)  # a clear message when the store is empty
     rows = bench_pages_http(settings.model_copy(update={"reload_interval": 0}), rounds=rounds, loads=loads)
     _print_bench(rows, as_json, format_latency)
 
@@ -870,7 +778,7 @@ def bench_load_command(settings: Settings, seconds: float, connections: int, wor
     a mix), with GET /health timed on its own connection all along and the server's peak memory."""
     from api.bench_load import bench_load, format_load
 
-    _load(settings)  # a clear message when the store is empty
+    load_glossary(settings)  # a clear message when the store is empty
     rows = bench_load(settings, seconds, connections, workers, list(scenarios) or None, reload, warmup, boot,
                       attack)
     _print_bench(rows, as_json, format_load)
@@ -887,19 +795,13 @@ def bench_health_command(settings: Settings, seconds: float, connections: int, r
     requests/s, p50 and p99, and their ratios to the bare app's."""
     from api.bench_load import bench_health, format_health
 
-    _load(settings)  # a clear message when the store is empty
+    load_glossary(settings)  # a clear message when the store is empty
     _print_bench(bench_health(settings, seconds, connections, rounds), as_json, format_health)
 
 
-# kg related, kg path (defined beside their HTTP routes' helpers).
-from api.graph_cli import register as _register_graph_commands  # noqa: E402
-
-_register_graph_commands(cli)
-
-# kg pull (beside ingest --to and serve --from).
-from api.replica_cli import register as _register_replica_commands  # noqa: E402
-
-_register_replica_commands(cli)
+# kg related, kg path (beside the link-graph helpers) and kg pull (beside ingest --to and serve --from).
+for command in (*graph_cli.COMMANDS, *replica_cli.COMMANDS):
+    cli.add_command(command)
 
 
 def main() -> None:

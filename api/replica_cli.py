@@ -1,5 +1,5 @@
 """The SPARQL-store side of the CLI: ``kg ingest --to URL``, ``kg serve --from URL`` and ``kg pull URL``
-(see ``kg.replication``). ``register`` adds ``pull`` to the ``kg`` group."""
+(see ``kg.replication``); ``api.cli`` adds ``COMMANDS`` (``pull``) to the ``kg`` group."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from api.cli_util import Progress, json_option, pass_settings, print_json
 from kg.errors import RemoteStoreError
 from kg.settings import Settings
 
@@ -14,16 +15,6 @@ if TYPE_CHECKING:
     from kg.replication import Follower, PublishOutcome, PullOutcome
     from kg.sparql_store import SparqlStore
     from kg.store import UpdateOutcome
-
-#: Exit code of a command that could not read or write the SPARQL store (ingest uses 1 and 2).
-REMOTE_EXIT = 3
-
-
-class RemoteStoreFailed(click.ClickException):
-    """A ``RemoteStoreError`` on the command line: one line on stderr, exit code 3."""
-
-    exit_code = REMOTE_EXIT
-
 
 def connect(settings: Settings, url: str) -> SparqlStore:
     """The store at ``url``, checked to answer a query before anything is done locally."""
@@ -86,29 +77,27 @@ def _report(outcome: PullOutcome, url: str) -> None:
     click.echo(f"{what} version {outcome.version} from <{outcome.graph}> at {url}", err=True)
 
 
-def register(cli: click.Group) -> None:
-    """Add ``pull`` to the ``kg`` command group (helpers of ``api.cli`` imported here: it is
-    still being imported when it calls this)."""
-    from api.cli import _print_json, _Progress, json_option, pass_settings
+@click.command(name="pull")
+@click.argument("url")
+@json_option
+@pass_settings
+def pull_command(settings: Settings, url: str, as_json: bool) -> None:
+    """Make the glossary published in the SPARQL 1.1 store at URL (`kg ingest --to URL`, or any
+    SKOS graph: KG_SPARQL_GRAPH) the current version of the local store. Exit code 3 when the
+    store cannot be read."""
+    from kg.replication import pull
 
-    @cli.command(name="pull")
-    @click.argument("url")
-    @json_option
-    @pass_settings
-    def pull_command(settings: Settings, url: str, as_json: bool) -> None:
-        """Make the glossary published in the SPARQL 1.1 store at URL (`kg ingest --to URL`, or any
-        SKOS graph: KG_SPARQL_GRAPH) the current version of the local store. Exit code 3 when the
-        store cannot be read."""
-        from kg.replication import pull
+    progress = Progress()
+    try:
+        outcome = pull(settings, connect(settings, url), url, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        print_json({"version": outcome.version, "changed": outcome.changed, "graph": outcome.graph,
+                     "published_version": outcome.publication.version if outcome.publication else None,
+                     "concepts": outcome.concepts, "warnings": outcome.warnings})
+    else:
+        _report(outcome, url)
 
-        progress = _Progress()
-        try:
-            outcome = pull(settings, connect(settings, url), url, progress=progress)
-        finally:
-            progress.close()
-        if as_json:
-            _print_json({"version": outcome.version, "changed": outcome.changed, "graph": outcome.graph,
-                         "published_version": outcome.publication.version if outcome.publication else None,
-                         "concepts": outcome.concepts, "warnings": outcome.warnings})
-        else:
-            _report(outcome, url)
+
+COMMANDS = [pull_command]

@@ -13,7 +13,8 @@ import rdflib
 from click.testing import CliRunner
 from rdflib.namespace import RDF, SKOS
 
-from api.cli import EMPTY_STORE, cli
+from api.cli import cli
+from api.cli_util import EMPTY_STORE
 from kg.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
