@@ -12,7 +12,7 @@ import click
 
 from api import graph_cli, replica_cli
 from api.cli_util import KGGroup, Progress, json_option, load_glossary, one_line, pass_settings, print_json
-from kg.errors import BadParameterError, KGError
+from kg.errors import BadParameterError, KGError, NotFoundError
 from kg.formats import resolve_format
 from kg.model import Issue
 from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
@@ -110,7 +110,6 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
 
 def _embedding_counts(settings: Settings, version: str | None) -> dict[str, Any] | None:
     """How many passages a new version encoded and took from the cache (None: no dense index)."""
-    from kg.store import Store
 
     try:
         index = Store(settings.store).manifest(version).get("extra", {}).get("index")
@@ -397,71 +396,21 @@ class _ArgumentError(click.ClickException):
     exit_code = 2
 
 
-def _source_folder(inputs: list[Path]) -> Path | None:
-    """Where the glossary's sources are: the first input folder, else the first input file's folder."""
-    folder = next((p for p in inputs if p.is_dir()), None)
-    if folder is None:
-        folder = next((p.parent for p in inputs if p.is_file()), None)
-    return folder
-
-
-def _covered(path: Path, inputs: list[Path]) -> bool:
-    """Whether ingesting ``inputs`` reads ``path``."""
-    path = path.resolve()
-    return any(path == p.resolve() or (p.is_dir() and path.is_relative_to(p.resolve())) for p in inputs)
-
-
 def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ...], reject: tuple[str, ...],
                            source: Path | None, as_json: bool) -> None:
     """``kg prereqs TERM --confirm B / --reject B``: write the overrides file, then re-ingest."""
-    from ingest.overrides import clean_name, write_override
-    from ingest.reader import OVERRIDES_NAME
-    from kg.errors import NotFoundError
-    from kg.labels import normalize
+    from kg.curation import correct_prerequisites
 
     glossary = load_glossary(settings)
-
-    def find(name: str):
-        try:
-            return glossary.get(name)
-        except NotFoundError as error:
-            raise _ArgumentError(one_line(error)) from None
-
-    def written(concept) -> str:
-        """The name the file uses: the display name when it names only this concept, else the id."""
-        return concept.name if [c.id for c in glossary.candidates(concept.name)] == [concept.id] else concept.id
-
-    def key(name: str) -> str:
-        found = glossary.candidates(clean_name(name))
-        return found[0].id if len(found) == 1 else normalize(name)
-
-    concept = find(term)
-    confirmed, rejected = [find(name) for name in confirm], [find(name) for name in reject]
-    if concept.id in {c.id for c in (*confirmed, *rejected)}:
-        raise _ArgumentError(f"{concept.name} cannot be a prerequisite of itself")
-    if both := {c.id for c in confirmed} & {c.id for c in rejected}:
-        raise _ArgumentError(f"both confirmed and rejected: {', '.join(sorted(both))}")
-    inputs = [Path(p) for p in glossary.manifest.get("inputs", [])]
-    folder = source or _source_folder(inputs)
-    if folder is None:
-        raise _ArgumentError(
-            "cannot tell the glossary's source folder (the store records no input that still exists); "
-            "pass --source DIR"
-        )
-    path = write_override(folder, written(concept), [written(c) for c in confirmed], [written(c) for c in rejected],
-                          key=key)
-    paths = list(inputs) or [folder]
-    if not _covered(path, paths):  # --source outside the inputs: read the file too
-        paths.append(path)
     progress = Progress()
     try:
-        outcome = update_store(paths, settings, progress=progress)
+        done = correct_prerequisites(glossary, settings, term, confirm, reject, source, progress=progress)
+    except (NotFoundError, BadParameterError) as error:
+        raise _ArgumentError(one_line(error)) from None
     finally:
         progress.close()
-    # What the file itself caused, and any input lost; the rest is `kg ingest`'s to tell.
-    issues = [i for i in outcome.issues
-              if i.severity == "error" or (i.file and Path(i.file).name == OVERRIDES_NAME and i.severity != "info")]
-    now = Store(settings.store).load(settings).concepts.get(concept.id) if outcome.version else None
+    path, concept, confirmed, rejected = done.file, done.concept, done.confirmed, done.rejected
+    outcome, issues, now, paths = done.outcome, done.issues, done.now, done.inputs
     if as_json:
         print_json(
             {
