@@ -1,56 +1,16 @@
-"""Shared fixtures: the real corpus from ../shared (skipped only outside CI), settings
-pointing at a temporary store, and small committed fixtures."""
+"""Fixtures of the product's tests: settings pointing at a temporary store, the linked corpus
+ingested once, and ``serve``, the one way a test starts a live server (the shared corpus and
+the committed fixtures come from the checkout's conftest.py)."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from kg.settings import Settings
-
-# Unit tests embed with the deterministic hashing encoder; tests of the real model ask for
-# it explicitly (the product's default: Settings.model_fields["model"].default) and are marked slow.
-os.environ.setdefault("KG_MODEL", "fake")
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("KG_SHARED_DIR", ROOT.parent / "shared"))
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def _shared_path(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing: CI must run beside ../shared")
-        pytest.skip(f"{path} not present (the shared corpus sits beside the checkout)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def linked_corpus() -> Path:
-    return _shared_path("corpus", "tech_glossary", "linked")
-
-
-@pytest.fixture(scope="session")
-def raw_corpus() -> Path:
-    return _shared_path("corpus", "tech_glossary", "raw")
-
-
-@pytest.fixture(scope="session")
-def skos_dir() -> Path:
-    return _shared_path("corpus", "skos")
-
-
-@pytest.fixture(scope="session")
-def eval_dir() -> Path:
-    return _shared_path("eval")
-
-
-@pytest.fixture(scope="session")
-def fixtures() -> Path:
-    return FIXTURES
 
 
 @pytest.fixture
@@ -66,3 +26,14 @@ def linked_glossary(linked_corpus):
     from kg import Glossary
 
     return Glossary.from_ingest(ingest_paths([linked_corpus]))
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Callable[[Settings], str]]:
+    """``url = serve(settings)``: the application over ``settings.store`` served by a real uvicorn
+    on 127.0.0.1, as ``kg serve`` serves it (``api.live.live_server``). The one way every HTTP and
+    browser test starts a server; each stops when the module's tests are done."""
+    from api.live import live_server
+
+    with ExitStack() as servers:
+        yield lambda settings: servers.enter_context(live_server(settings))

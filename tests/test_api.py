@@ -4,7 +4,6 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -14,11 +13,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 import rdflib
-import uvicorn
 from rdflib.namespace import RDF, SKOS
 
 from api.app import create_app, open_state
-from api.guard import uvicorn_options
 from ingest import ingest_paths
 from kg.settings import Settings
 from kg.store import Store, update_store
@@ -29,37 +26,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RELOAD = 0.1  # seconds between store checks in these tests
 
 
-class LiveServer:
-    """uvicorn in a background thread on a free port of 127.0.0.1."""
-
-    def __init__(self, settings: Settings) -> None:
-        # log_config=None leaves the test's logging (caplog) alone.
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None,
-                                log_level="warning", lifespan="on", **uvicorn_options(settings))
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
-        self.url = ""
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the server did not start (see the log above)")
-            if time.monotonic() > deadline:
-                raise TimeoutError("the server did not start within 60 s")
-            time.sleep(0.02)
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        assert host == "127.0.0.1"
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        assert not self.thread.is_alive(), "the server did not shut down"
-
-
 @pytest.fixture(scope="module")
 def expected() -> int:
     """How many concepts the bundled glossary has (computed, so the data may change)."""
@@ -67,17 +33,16 @@ def expected() -> int:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[tuple[LiveServer, Settings]]:
+def live(serve, tmp_path_factory) -> tuple[str, Settings]:
     """A server started on an empty store: its startup ingests the bundled data/ folder."""
     settings = Settings(store=tmp_path_factory.mktemp("api") / "store", default_glossary=DATA, reload_interval=0)
-    with LiveServer(settings) as server:
-        yield server, settings
+    return serve(settings), settings
 
 
 @pytest.fixture(scope="module")
 def client(live) -> Iterator[httpx.Client]:
-    server, _ = live
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    url, _ = live
+    with httpx.Client(base_url=url, timeout=30) as http:
         yield http
 
 
@@ -266,11 +231,12 @@ def publish_corrupt_version(store: Path, scratch: Path) -> str:
     return outcome.version
 
 
-def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(tmp_path, expected, caplog):
+def test_hot_reload_swaps_in_new_versions_and_survives_a_corrupt_one(serve, tmp_path, expected, caplog):
     settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=RELOAD)
     plain = len(ingest_paths([FIXTURES / "plain"]).concepts)
     assert plain != expected  # otherwise the swap could not be seen in the counts
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    url = serve(settings)
+    with httpx.Client(base_url=url, timeout=30) as http:
         def health() -> dict:
             return http.get("/health").json()
 
@@ -324,10 +290,11 @@ def test_a_served_version_is_frozen_and_freed_once_replaced(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def corpus_client(tmp_path_factory, linked_corpus) -> Iterator[httpx.Client]:
+def corpus_client(serve, tmp_path_factory, linked_corpus) -> Iterator[httpx.Client]:
     settings = Settings(store=tmp_path_factory.mktemp("corpus") / "store", reload_interval=0)
     assert update_store([linked_corpus], settings).exit_code == 0
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    url = serve(settings)
+    with httpx.Client(base_url=url, timeout=30) as http:
         yield http
 
 

@@ -3,7 +3,7 @@ bounded 503, and the server keeps answering `/health` promptly with its memory b
 
 Bounded: loopback only, a few dozen requests per test, every wait with a deadline. The
 latency figures of record (`/health` p99 under a mixed load with these queries) come from
-`kg bench load --attack`; here a stall shows as a `/health` that takes seconds, not
+`python -m benchmarks load --attack`; here a stall shows as a `/health` that takes seconds, not
 milliseconds, so the bounds are loose enough for a busy machine.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.bench_load import _rss_bytes, free_port
+from api.live import free_port
 from kg import Settings
 from kg.store import update_store
 
@@ -159,6 +159,18 @@ def _busy_children(pid: int, seconds: float = 1.0) -> list[int]:
     after = cpu_ticks()
     hz = os.sysconf("SC_CLK_TCK")
     return [child for child, t in after.items() if (t - before.get(child, t)) / hz > seconds / 2]
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (the query workers, the fork server)."""
+    total = 0
+    for process in (pid, *_descendants(pid)):
+        try:
+            status = Path(f"/proc/{process}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total
 
 
 def _descendants(pid: int) -> list[int]:

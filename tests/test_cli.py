@@ -205,15 +205,6 @@ def test_installed_console_script(tmp_path):
     assert not (tmp_path / "xdg").exists()
 
 
-def test_bench_prints_ingest_beside_its_baseline(fixtures):
-    result = CliRunner().invoke(cli, ["bench", str(fixtures / "glossary"), "--repeat", "1", "--json"])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
-    assert rows[0]["name"].startswith("baseline") and rows[0]["ratio"] == 1.0
-    assert all(r["median_s"] > 0 and r["ratio"] > 0 for r in rows)
-    assert "concepts" in rows[1]["note"]
-
-
 def test_search_and_eval_commands(tmp_path, fixtures):
     runner = CliRunner()
     store = str(tmp_path / "store")

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.bench_load import free_port
+from api.live import free_port
 from kg import Settings
 from kg.store import Store, update_store
 

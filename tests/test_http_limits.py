@@ -14,11 +14,10 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
-from api.bench_http import live_server
 from api.errors import install_error_handlers
 from api.guard import CONTENT_SECURITY_POLICY, install_guards, uvicorn_options
+from api.live import LiveServer
 from kg import Settings
-from kg.bench import LiveServer
 from kg.store import update_store
 
 MAX_HEADER_BYTES = 8192
@@ -38,11 +37,11 @@ def _settings(**extra) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, fixtures) -> Iterator[str]:
+def server(serve, tmp_path_factory, fixtures) -> Iterator[str]:
     settings = _settings(store=tmp_path_factory.mktemp("limits") / "store")
     assert update_store([fixtures / "glossary"], settings).version
-    with live_server(settings) as url:
-        yield url
+    url = serve(settings)
+    yield url
 
 
 def _connect(url: str) -> socket.socket:

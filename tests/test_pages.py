@@ -18,8 +18,6 @@ import httpx
 import networkx as nx
 import pytest
 
-from api.bench_http import live_server
-from api.bench_pages import CHROMIUM_ARGS
 from api.guard import CONTENT_SECURITY_POLICY
 from api.pages import http_url
 from api.render import definition_html, unescape_tex
@@ -31,14 +29,17 @@ from kg.store import update_store
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless, and none of the background traffic this machine's closed network would refuse.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, linked_corpus) -> Iterator[str]:
+def server(serve, tmp_path_factory, linked_corpus) -> Iterator[str]:
     settings = Settings(store=tmp_path_factory.mktemp("pages") / "store", model="fake", reload_interval=0)
     assert update_store([linked_corpus], settings).version
-    with live_server(settings) as url:
-        yield url
+    url = serve(settings)
+    yield url
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def test_http_url_lets_only_http_and_https_through():
         assert http_url(url) == url
 
 
-def test_a_javascript_source_url_is_no_link_on_the_concept_page(tmp_path):
+def test_a_javascript_source_url_is_no_link_on_the_concept_page(serve, tmp_path):
     """The glossary file's `記事URL` comment is whatever its author (or an attacker) wrote."""
     (tmp_path / "bad.md").write_text("<!-- 記事URL: javascript:alert(document.domain) -->\n\n"
                                      "## 悪意 | Payload\n- A term whose page must not run script.\n", encoding="utf-8")
@@ -132,9 +133,9 @@ def test_a_javascript_source_url_is_no_link_on_the_concept_page(tmp_path):
                                       "## 善意 | Benign\n- A term with a published page.\n", encoding="utf-8")
     settings = Settings(store=tmp_path / "store", model="fake", reload_interval=0)
     assert update_store([tmp_path / "bad.md", tmp_path / "good.md"], settings).version
-    with live_server(settings) as url:
-        bad = httpx.get(url + "/concept/Payload")
-        good = httpx.get(url + "/concept/Benign")
+    url = serve(settings)
+    bad = httpx.get(url + "/concept/Payload")
+    good = httpx.get(url + "/concept/Benign")
     # The ingest keeps whatever URL the comment has (today); the page must be safe whatever the store holds.
     assert bad.status_code == good.status_code == 200
     hrefs = re.findall(r'href="([^"]*)"', bad.text)
@@ -306,22 +307,22 @@ def test_overview_draws_the_whole_glossary_and_filters_by_collection(page, serve
 
 
 @pytest.mark.slow
-def test_the_bundled_glossary_with_the_default_model(browser, tmp_path):
+def test_the_bundled_glossary_with_the_default_model(serve, browser, tmp_path):
     """What the README's run command serves (data/, the default encoder), searched in Chromium."""
     settings = Settings(store=tmp_path / "store", model=Settings.model_fields["model"].default, reload_interval=0)
-    with live_server(settings) as url:
-        page = browser.new_page()
-        page.goto(url + "/")
-        for query in ("overfitting", "過学習"):
-            page.fill("#q", query)
-            hit = page.locator("#results a.hit", has_text="Overfitting").first
-            hit.wait_for(timeout=20_000)
-            assert "過学習" in hit.inner_text()
-        hit.click()
-        page.wait_for_url(re.compile(r".*/concept/overfitting$"))
-        assert page.locator(".definition li").count() >= 1 and page.locator("svg.graph a.node").count() >= 2
-        node = page.locator("svg.graph a.node:not(.center)").first
-        target = node.get_attribute("data-id")
-        node.click()
-        page.wait_for_url(re.compile(rf".*/concept/{re.escape(target)}$"))
-        page.close()
+    url = serve(settings)
+    page = browser.new_page()
+    page.goto(url + "/")
+    for query in ("overfitting", "過学習"):
+        page.fill("#q", query)
+        hit = page.locator("#results a.hit", has_text="Overfitting").first
+        hit.wait_for(timeout=20_000)
+        assert "過学習" in hit.inner_text()
+    hit.click()
+    page.wait_for_url(re.compile(r".*/concept/overfitting$"))
+    assert page.locator(".definition li").count() >= 1 and page.locator("svg.graph a.node").count() >= 2
+    node = page.locator("svg.graph a.node:not(.center)").first
+    target = node.get_attribute("data-id")
+    node.click()
+    page.wait_for_url(re.compile(rf".*/concept/{re.escape(target)}$"))
+    page.close()

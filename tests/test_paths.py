@@ -275,9 +275,7 @@ def test_cli_path(kg_cli, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory) -> Iterator[httpx.Client]:
-    from test_api import LiveServer
-
+def client(serve, tmp_path_factory) -> Iterator[httpx.Client]:
     from api.app import create_app
 
     settings = Settings(
@@ -286,7 +284,8 @@ def client(tmp_path_factory) -> Iterator[httpx.Client]:
     # The OpenAPI paths, not app.routes: FastAPI keeps an included router as one opaque route.
     if not {"/path", "/concepts/{id}/related"} <= set(create_app(settings).openapi()["paths"]):
         pytest.skip("api.app.create_app does not add the api.graph_routes routes yet")
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    url = serve(settings)
+    with httpx.Client(base_url=url, timeout=30) as http:
         yield http
 
 

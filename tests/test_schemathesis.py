@@ -14,20 +14,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.bench_http import live_server
 from kg import Settings
 from kg.store import update_store
 
 
-def test_every_operation_answers_as_documented(tmp_path, fixtures):
+def test_every_operation_answers_as_documented(serve, tmp_path, fixtures):
     settings = Settings(store=tmp_path / "store", model="fake", reload_interval=0, request_timeout=30)
     assert update_store([fixtures / "glossary"], settings).version
     cli = Path(sys.executable).with_name("schemathesis")
-    with live_server(settings) as url:
-        run = subprocess.run([str(cli), "run", f"{url}/openapi.json", "--checks", "all",
-                              "--exclude-checks", "positive_data_acceptance", "--max-examples", "30", "--seed", "1",
-                              "--no-color"],
-                             capture_output=True, text=True, timeout=900)
+    url = serve(settings)
+    run = subprocess.run([str(cli), "run", f"{url}/openapi.json", "--checks", "all",
+                          "--exclude-checks", "positive_data_acceptance", "--max-examples", "30", "--seed", "1",
+                          "--no-color"],
+                         capture_output=True, text=True, timeout=900)
     summary = run.stdout[-6000:]
     assert run.returncode == 0, summary
     assert "Tested: 1" in summary or "Tested:" in summary

@@ -14,7 +14,6 @@ from rdflib.namespace import SKOS
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
 from api.app import create_app
-from api.bench_http import live_server
 from kg import Glossary, Settings
 from kg.errors import QueryError, QueryLimitError, QueryRefusedError
 from kg.store import update_store
@@ -110,15 +109,15 @@ def test_limits(glossary):
             glossary.sparql(bad)
 
 
-def test_a_real_sparql_client_reads_the_endpoint(settings, glossary):
-    with live_server(settings) as url:
-        remote = Graph(store=SPARQLStore(url + "/sparql", returnFormat="json"))
-        got = sorted((str(c), str(l)) for c, l in remote.query(LABELS))
-        assert got == sorted((str(c), str(l)) for c, l in glossary.to_rdf().query(LABELS))
-        concept = next(iter(glossary.concepts))
-        assert (URIRef(glossary.uri(concept)), SKOS.prefLabel, None) in remote
-        xml_store = Graph(store=SPARQLStore(url + "/sparql", returnFormat="xml"))
-        assert len(list(xml_store.query(LABELS))) == len(got)
+def test_a_real_sparql_client_reads_the_endpoint(serve, settings, glossary):
+    url = serve(settings)
+    remote = Graph(store=SPARQLStore(url + "/sparql", returnFormat="json"))
+    got = sorted((str(c), str(l)) for c, l in remote.query(LABELS))
+    assert got == sorted((str(c), str(l)) for c, l in glossary.to_rdf().query(LABELS))
+    concept = next(iter(glossary.concepts))
+    assert (URIRef(glossary.uri(concept)), SKOS.prefLabel, None) in remote
+    xml_store = Graph(store=SPARQLStore(url + "/sparql", returnFormat="xml"))
+    assert len(list(xml_store.query(LABELS))) == len(got)
 
 
 def test_accept_q_values_choose_the_results_format(client):

@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 
 from api.app import create_app
-from api.bench_load import free_port
 from api.cli import cli
+from api.live import free_port
 from kg.errors import RemoteStoreError
 from kg.glossary import Glossary
 from kg.replication import graph_name, pull, records_graph_name

@@ -5,7 +5,7 @@ is used (nothing is downloaded) and kept under ``$XDG_CACHE_HOME/kg/openvino``. 
 int8 variant compresses the weights only (NNCF ``INT8_SYM``, per output channel),
 activations stay float32: on the 2-core reference machine a query encodes about three
 times faster than with torch and the glossary about 1.5 times faster, with the same
-MRR@10 and hit@10 on the dev and probe queries (``kg bench search --model openvino-int8``
+MRR@10 and hit@10 on the dev and probe queries (``python -m benchmarks search --model openvino-int8``
 times it; ``kg eval`` on a store ingested with it measures its quality).
 Only mean-pooling models (all-MiniLM-L6-v2 and most sentence-transformers models) are supported.
 """

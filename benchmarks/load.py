@@ -1,4 +1,4 @@
-"""``kg bench load``: a bounded load run against a real ``kg serve`` on 127.0.0.1.
+"""``python -m benchmarks load``: a bounded load run against a real ``kg serve`` on 127.0.0.1.
 
 The server runs as its own process (``--workers``), so its memory can be read before
 and after from ``/proc``. The load comes from ``wrk`` (Debian's package; a C load
@@ -18,7 +18,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from api.live import free_port
 from kg.settings import Settings
 
 _WRK_SCRIPT = """
@@ -42,13 +42,6 @@ request = function()
   return wrk.format("GET", paths[(n * step) % #paths + 1])
 end
 """
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _rss_bytes(pid: int) -> int:
@@ -94,7 +87,7 @@ def scenarios(settings: Settings, seed: int = 7) -> dict[str, list[str]]:
     }
 
 
-#: Queries an attacker sends (kg bench load --attack): each must end in a bounded 4xx or 503.
+#: Queries an attacker sends (python -m benchmarks load --attack): each must end in a bounded 4xx or 503.
 HOSTILE_QUERIES = [
     'ASK { FILTER(regex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "^(a+)+$")) }',
     "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",

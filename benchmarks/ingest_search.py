@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from api.live import LiveServer
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from kg.semantic import SemanticIndex
     from kg.settings import Settings
 
-#: What ``kg bench search|http`` asks when no ``--queries`` file is given: paraphrases
+#: What ``python -m benchmarks search|http`` asks when no ``--queries`` file is given: paraphrases
 #: and labels, English and Japanese, a few of which name concepts of the bundled glossary.
 DEFAULT_QUERIES = (
     "how do I stop a model from overfitting?",
@@ -358,39 +359,6 @@ def bench_search(paths: list[Path], queries: Sequence[str], settings: Settings, 
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-class LiveServer:
-    """uvicorn serving ``app`` in a daemon thread on a free port of 127.0.0.1."""
-
-    def __init__(self, app: Any, timeout: float = 120.0, **options: Any) -> None:
-        """``options``: more ``uvicorn.Config`` arguments (the ``http`` protocol of ``kg serve``)."""
-        import uvicorn
-
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="warning",
-                                lifespan="on", **options)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="kg-bench-uvicorn", daemon=True)
-        self.timeout = timeout
-        self.url = ""
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + self.timeout
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the benchmark server did not start")
-            if time.monotonic() > deadline:
-                self.server.should_exit = True
-                raise TimeoutError(f"the benchmark server did not start within {self.timeout:.0f} s")
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
 def bench_http(paths: list[Path], queries: Sequence[str], settings: Settings,
                app_factory: Callable[[Settings], Any], repeat: int = 3, k: int = 10) -> list[dict[str, Any]]:
     """``GET /search`` over loopback HTTP beside the same searches made in-process.
@@ -518,10 +486,3 @@ def format_search_rows(rows: list[dict[str, Any]]) -> str:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.2f}s" if seconds >= 1 else f"{seconds * 1000:.1f}ms"
-
-
-if __name__ == "__main__":  # python -m kg.bench PATH...
-    import sys
-
-    targets = [Path(p) for p in sys.argv[1:]] or [Path(__file__).resolve().parent.parent / "data"]
-    print(format_rows(bench_ingest(targets)))

@@ -1,7 +1,7 @@
 """The HTTP benchmark runs against a real server and reports each endpoint beside /health."""
 from __future__ import annotations
 
-from api.bench_http import bench_graph_http, format_latency
+from benchmarks.http import bench_graph_http, format_latency
 from kg import Settings
 from kg.store import update_store
 

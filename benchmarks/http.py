@@ -10,22 +10,11 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from api.app import create_app
-from api.guard import uvicorn_options
-from kg.bench import LiveServer
+from api.live import live_server
 from kg.settings import Settings
-
-
-@contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """A uvicorn server over ``settings.store`` in a background thread, with the HTTP protocol of
-    ``kg serve`` (``api.guard.uvicorn_options``); yields its base URL."""
-    with LiveServer(create_app(settings), **uvicorn_options(settings)) as server:
-        yield server.url
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:

@@ -15,13 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
+from benchmarks.__main__ import bench
+from benchmarks.synth import DEFAULT_PROFILE, Profile, file_of, generate, write_markdown, write_ntriples
 from ingest import ingest_paths
 from kg.glossary import Glossary
 from kg.prereq_store import DAG_FILE, load_dag
 from kg.prereqs import _break_cycles, prerequisite_graph
 from kg.settings import Settings
 from kg.store import Store, update_store
-from kg.synth import DEFAULT_PROFILE, Profile, file_of, generate, write_markdown, write_ntriples
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_changing_one_definition_re_encodes_only_it_and_says_so(tmp_path, synthe
 
 
 def test_bench_scale_writes_table_json_and_plot(tmp_path):
-    result = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "150", "--vectors", "3000",
+    result = CliRunner().invoke(bench, ["scale", "--sizes", "150", "--vectors", "3000",
                                        "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "scale.json").read_text(encoding="utf-8"))
@@ -199,7 +200,7 @@ def test_cycle_breaking_gives_the_same_dag_in_every_process():
 
 def test_peak_memory_counts_the_processes_a_stage_starts():
     """Ingest parses in worker processes: their memory is part of a stage's peak."""
-    from kg.bench_scale import PeakMemory, _rss
+    from benchmarks.scale import PeakMemory, _rss
 
     own = _rss()
     hold = ("import sys, time; b = bytearray(300 * 2**20); sys.stdout.write('ready\\n'); sys.stdout.flush(); "

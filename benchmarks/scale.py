@@ -1,6 +1,6 @@
 """How cost grows with size: synthetic glossaries of N concepts, our pipeline beside a naive one.
 
-``kg bench scale`` runs, for each N, in a fresh process (so that one size's memory does
+``python -m benchmarks scale`` runs, for each N, in a fresh process (so that one size's memory does
 not weigh on the next):
 
 * ours: ``kg ingest`` with the fake encoder (no Japanese glossing: it serves English-only
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.bench import percentile
+from benchmarks.ingest_search import percentile
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLES = 200  # queries and concepts timed per size
@@ -133,10 +133,10 @@ def _cold_start(code: str) -> float:
 
 def measure_size(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
     """Every figure for one size (call in a fresh process: peaks are per process)."""
+    from benchmarks.synth import generate, write_markdown, write_ntriples
     from kg.glossary import Glossary
     from kg.settings import Settings
     from kg.store import Store, update_store
-    from kg.synth import generate, write_markdown, write_ntriples
 
     rng = random.Random(seed)
     corpus = generate(n, seed=seed)
@@ -164,7 +164,7 @@ def measure_size(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
 
     settle()
     engine = glossary.engine
-    from kg.bench import caches_bypassed
+    from benchmarks.ingest_search import caches_bypassed
 
     with caches_bypassed(engine):
         ours["search"] = _latencies(lambda q: engine.search(q, k=10), queries)
@@ -188,8 +188,8 @@ def measure_naive(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
     import rdflib
     from rdflib.namespace import SKOS
 
+    from benchmarks.synth import generate
     from kg.encoders.fake import FakeEncoder
-    from kg.synth import generate
 
     rng = random.Random(seed)
     queries = _queries(generate(n, seed=seed), rng)  # the same queries as ours were asked
@@ -249,10 +249,10 @@ def measure_naive(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
 def vector_bench(n: int, seed: int = 0, queries: int = SAMPLES) -> dict[str, Any]:
     """Our index (chosen by size, as ingest chooses it) against exact numpy search over the
     fake vectors of ``n`` synthetic definitions: build time, memory, p50/p99, recall@10."""
+    from benchmarks.synth import synthetic_texts
     from kg.encoders.fake import FakeEncoder
     from kg.semantic import hnsw_params
     from kg.settings import Settings
-    from kg.synth import synthetic_texts
     from kg.vectors import VectorIndex
 
     texts = synthetic_texts(n + queries, seed=seed)
@@ -307,8 +307,10 @@ def _in_child(kind: str, n: int, baseline: bool = True) -> dict[str, Any]:
 
 def _child(call: str) -> dict[str, Any]:
     """``call`` of this module run in a new Python process; its JSON result."""
-    code = f"import json; from pathlib import Path; from kg import bench_scale as b; print(json.dumps({call}))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    code = f"import json; from pathlib import Path; from benchmarks import scale as b; print(json.dumps({call}))"
+    checkout = str(Path(__file__).resolve().parent.parent)  # benchmarks/ is not installed: found from here
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{call} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,8 +1,8 @@
 """A short load run on a real `kg serve` with a new store version swapped in half-way: no request
-may fail (the full 30-second figures come from `kg bench load`, see the README)."""
+may fail (the full 30-second figures come from `python -m benchmarks load`, see the README)."""
 from __future__ import annotations
 
-from api.bench_load import bench_load, format_load
+from benchmarks.load import bench_load, format_load
 from kg import Settings
 from kg.store import Store, update_store
 

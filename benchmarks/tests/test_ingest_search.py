@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from api.app import create_app
-from api.cli import cli
-from kg.bench import (
+from benchmarks.__main__ import bench
+from benchmarks.ingest_search import (
     DEFAULT_QUERIES,
     bench_http,
     bench_search,
@@ -79,12 +79,21 @@ def test_cli_bench_search_json_and_ingest_by_default(fixtures, tmp_path):
     queries = tmp_path / "q.tsv"
     queries.write_text("query\tlabels\nDeep Learning\tDeep Learning\n", encoding="utf-8")
     runner = CliRunner()
-    result = runner.invoke(cli, ["bench", "search", str(fixtures / "glossary"), "--queries", str(queries),
+    result = runner.invoke(bench, ["search", str(fixtures / "glossary"), "--queries", str(queries),
                                  "--repeat", "1", "--json", "--model", "fake"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["group"] == "encode" and all(r["ratio"] > 0 for r in rows)
-    # `kg bench PATHS` (no target) is still the ingest benchmark
-    plain = runner.invoke(cli, ["bench", str(fixtures / "glossary"), "--repeat", "1", "--json"])
+    # `python -m benchmarks PATHS` (no target) is the ingest benchmark
+    plain = runner.invoke(bench, [str(fixtures / "glossary"), "--repeat", "1", "--json"])
     assert plain.exit_code == 0, plain.output
     assert json.loads(plain.output)[0]["name"].startswith("baseline: markdown-it")
+
+
+def test_bench_prints_ingest_beside_its_baseline(fixtures):
+    result = CliRunner().invoke(bench, [str(fixtures / "glossary"), "--repeat", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows[0]["name"].startswith("baseline") and rows[0]["ratio"] == 1.0
+    assert all(r["median_s"] > 0 and r["ratio"] > 0 for r in rows)
+    assert "concepts" in rows[1]["note"]

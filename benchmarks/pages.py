@@ -7,7 +7,8 @@ import random
 import shutil
 from typing import Any
 
-from api.bench_http import _percentiles, live_server, time_requests
+from api.live import live_server
+from benchmarks.http import _percentiles, time_requests
 from kg.settings import Settings
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
