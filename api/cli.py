@@ -510,31 +510,40 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, mo
 
 @cli.command(name="train-prereqs")
 @click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A glossary (file or folder) to learn from; repeatable. Default: the recipe of the shipped "
-                   "model (the shared linked corpus and the English fixtures of a checkout).")
+              help="A glossary (file or folder) to learn from; repeatable.")
 @click.option("--pairs", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labelled prerequisites (prerequisite TAB concept); repeatable.")
 @click.option("--not-pairs", "negatives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labelled non-prerequisites (not_prerequisite TAB concept); repeatable.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the model (default: the one the package ships, kg/prerequisite_model.json).")
+@click.option("--recipe", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A recipe file naming all of these (a checkout's eval/recipe.json is the shipped model's); "
+                   "--corpus, --pairs and --not-pairs add to it.")
+@click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The shared corpus folder a recipe's {shared} names.")
+@click.option("--design-only", is_flag=True, help="With --recipe: leave out the held-out halves of its pairs.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the model (use it with KG_PREREQUISITE_MODEL, or `kg eval-prereqs --model`).")
 @click.option("--cv/--no-cv", default=True, show_default=True, help="Score leave-one-file-out first.")
-@click.option("--design-only", is_flag=True,
-              help="With the default recipe: leave out the held-out halves of our labelled pairs.")
 @json_option
 def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives: tuple[Path, ...],
-                  output: Path | None, cv: bool, design_only: bool, as_json: bool) -> None:
-    """Fit the prerequisite model (deterministic): weak labels from the glossaries' own cues
-    plus labelled pairs; prints leave-one-file-out quality and the weights."""
-    from kg.prereq_model import MODEL_PATH
-    from kg.prereq_training import default_recipe, fit_recipe
+                  recipe: Path | None, shared: Path | None, design_only: bool, output: Path, cv: bool,
+                  as_json: bool) -> None:
+    """Fit the prerequisite model (deterministic) on the glossaries and labelled pairs given: weak
+    labels from the glossaries' own cues plus the labelled pairs; prints leave-one-file-out quality
+    and the weights, and writes the model to --output."""
+    from kg.prereq_training import fit_recipe, read_recipe
 
-    if not corpora:
+    corpora_list, pairs_list, negatives_list = list(corpora), list(pairs), list(negatives)
+    if recipe is not None:
         try:
-            corpora, pairs, negatives = default_recipe(pairs, negatives, held_out=not design_only)
+            named = read_recipe(recipe, shared, held_out=not design_only)
         except FileNotFoundError as error:
-            raise click.ClickException(f"{error}; name the glossaries with --corpus") from None
-    report = fit_recipe(list(corpora), list(pairs), list(negatives), output or MODEL_PATH, cv=cv,
+            raise click.ClickException(f"{error}; pass --shared DIR or name the files") from None
+        corpora_list, pairs_list, negatives_list = (named[0] + corpora_list, named[1] + pairs_list,
+                                                    named[2] + negatives_list)
+    if not corpora_list or not pairs_list:
+        raise click.UsageError("name the glossaries (--corpus) and labelled pairs (--pairs), or a --recipe")
+    report = fit_recipe(corpora_list, pairs_list, negatives_list, output, cv=cv,
                         progress=None if as_json else click.echo)
     if as_json:
         print_json(report)

@@ -196,10 +196,11 @@ class Glossary:
         """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``);
         read from the store version when it was saved there by the same model."""
         from kg.dag_index import ancestor_index
+        from kg.prereq_model import model_path
         from kg.prereq_store import load_dag
         from kg.prereqs import prerequisite_graph
 
-        saved = load_dag(self.directory)
+        saved = load_dag(self.directory, model_path(self.settings))
         dag = saved if saved is not None else prerequisite_graph(self)
         ancestor_index(dag)  # built now, so that no request pays for it
         return dag

@@ -99,6 +99,11 @@ class PrerequisiteModel:
         return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), dict(data.get("meta", {})))
 
 
+def model_path(settings) -> Path:
+    """The model ``settings`` name (``prerequisite_model``), else the one the package ships."""
+    return Path(settings.prerequisite_model) if settings.prerequisite_model else MODEL_PATH
+
+
 @lru_cache(maxsize=4)
 def load_model(path: Path | str = MODEL_PATH) -> PrerequisiteModel:
     """The model stored at ``path`` (the packaged one by default).

@@ -27,14 +27,15 @@ def model_fingerprint(path: Path | str = MODEL_PATH) -> str:
     return digest.hexdigest()
 
 
-def save_dag(directory: Path | str, dag: nx.DiGraph) -> dict[str, int]:
-    """Write ``dag`` into a store version being built; returns its counts for the manifest."""
+def save_dag(directory: Path | str, dag: nx.DiGraph, model: Path | str = MODEL_PATH) -> dict[str, int]:
+    """Write ``dag`` (inferred by ``model``) into a store version being built; returns its
+    counts for the manifest."""
     edges = [
         [a, b, round(float(data["confidence"]), 6), data.get("evidence", ""), list(data.get("reasons", ())),
          bool(data.get("curated"))]
         for a, b, data in dag.edges(data=True)
     ]
-    payload = {"format_version": FORMAT_VERSION, "model": model_fingerprint(), "nodes": list(dag.nodes),
+    payload = {"format_version": FORMAT_VERSION, "model": model_fingerprint(model), "nodes": list(dag.nodes),
                "edges": edges}
     path = Path(directory) / DAG_FILE
     with open(path, "wb") as handle:
@@ -44,8 +45,9 @@ def save_dag(directory: Path | str, dag: nx.DiGraph) -> dict[str, int]:
     return {"nodes": dag.number_of_nodes(), "edges": dag.number_of_edges()}
 
 
-def load_dag(directory: Path | str | None) -> nx.DiGraph | None:
-    """The DAG saved in ``directory``, or None when there is none or it was inferred by another model."""
+def load_dag(directory: Path | str | None, model: Path | str = MODEL_PATH) -> nx.DiGraph | None:
+    """The DAG saved in ``directory``, or None when there is none or it was inferred by another
+    model than ``model``."""
     if directory is None:
         return None
     path = Path(directory) / DAG_FILE
@@ -54,7 +56,7 @@ def load_dag(directory: Path | str | None) -> nx.DiGraph | None:
     except (OSError, ValueError):
         return None  # an older version without the file, or unreadable: infer again
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION \
-            or payload.get("model") != model_fingerprint():
+            or payload.get("model") != model_fingerprint(model):
         return None
     dag = nx.DiGraph()
     dag.add_nodes_from(payload["nodes"])

@@ -206,41 +206,38 @@ def train(corpora: list[Corpus], positives: list[LabelledPair], negatives: list[
     return fit(corpora, chosen, meta)
 
 
-# -- the recipe of the shipped model ------------------------------------------------------------
-
-_ROOT = Path(__file__).resolve().parent.parent
-_EVAL = _ROOT / "tests" / "fixtures" / "eval"
+# -- a recipe: the glossaries and labelled files of one model, in one file ----------------------
 
 
-def _shared_dir() -> Path:
-    import os
-
-    return Path(os.environ.get("KG_SHARED_DIR", _ROOT.parent / "shared"))
-
-
-def default_recipe(pairs: tuple[Path, ...] = (), negatives: tuple[Path, ...] = (), held_out: bool = True
-                   ) -> tuple[list[Path], list[Path], list[Path]]:
-    """What the shipped model is trained on, in a checkout beside ``../shared``: the linked
-    corpus and the English fixtures, the dev pairs and our labelled pairs. Every design
-    decision was taken on the design halves alone (``*design_*.tsv``); the held-out halves
-    (``*heldout_*.tsv``) were scored once with the model fitted on the design halves
-    (``held_out=False``, README) and only then added for the shipped fit.
+def read_recipe(path: Path, shared: Path | None = None, held_out: bool = True
+                ) -> tuple[list[Path], list[Path], list[Path]]:
+    """The glossaries, labelled prerequisites and labelled non-prerequisites a recipe file names
+    (``eval/recipe.json`` is the shipped model's): paths relative to the file's folder, ``{shared}``
+    for ``shared``, ``design`` and ``held_out`` as glob patterns there. ``held_out=False`` leaves
+    the held-out halves out, as every design decision was taken without them.
 
     Raises:
-        FileNotFoundError: a part of the recipe is missing (not a checkout, no ../shared).
+        FileNotFoundError: the recipe, or a file or folder it names, is missing.
     """
-    shared = _shared_dir()
-    fixtures = _ROOT / "tests" / "fixtures"
-    corpora = [shared / "corpus" / "tech_glossary" / "linked",
-               *(fixtures / name for name in ("english", "glossary", "plain", "vault"))]
-    halves = ("design", "heldout") if held_out else ("design",)
-    positives = [shared / "eval" / "dev_prerequisites.tsv", _EVAL / "probe_prerequisites.tsv",
-                 *(path for half in halves for path in sorted(_EVAL.glob(f"*{half}_prerequisites.tsv")))]
-    negative_files = [path for half in halves for path in sorted(_EVAL.glob(f"*{half}_not_prerequisites.tsv"))]
-    for path in [*corpora, *positives, *negative_files]:
-        if not path.exists():
-            raise FileNotFoundError(f"{path} is missing")
-    return corpora, [*positives, *pairs], [*negative_files, *negatives]
+    import json
+
+    recipe = json.loads(Path(path).read_text(encoding="utf-8"))
+    folder = Path(path).parent
+
+    def resolve(name: str) -> Path:
+        if "{shared}" in name and shared is None:
+            raise FileNotFoundError(f"{path} names the shared corpus ({name}): give its folder")
+        return folder / name.format(shared=shared)
+
+    halves = [recipe["design"], *([recipe["held_out"]] if held_out else [])]
+    corpora = [resolve(name) for name in recipe["corpora"]]
+    positives = [resolve(name) for name in recipe["pairs"]]
+    positives += [p for half in halves for p in sorted(folder.glob(half["pairs"]))]
+    negatives = [p for half in halves for p in sorted(folder.glob(half["not_pairs"]))]
+    for needed in [*corpora, *positives, *negatives]:
+        if not needed.exists():
+            raise FileNotFoundError(f"{needed} is missing (named by {path})")
+    return corpora, positives, negatives
 
 
 def prepare(paths: list[Path]) -> list[Corpus]:
@@ -286,8 +283,8 @@ def fit_recipe(corpus_paths: list[Path], pair_paths: list[Path], negative_paths:
 
 
 def _relative(path: Path) -> str:
-    """A path as recorded in the model: relative to the checkout's parent when inside it."""
+    """A path as recorded in the model: relative to the working folder when inside it."""
     try:
-        return Path(path).resolve().relative_to(_ROOT.parent).as_posix()
+        return Path(path).resolve().relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)

@@ -121,9 +121,9 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
     """Edges the model infers from the text alone (may hold cycles; see ``prerequisite_graph``).
     ``candidates``: the glossary's features when already extracted (training reuses them)."""
     from kg.prereq_features import extract
-    from kg.prereq_model import load_model
+    from kg.prereq_model import load_model, model_path
 
-    model = model or load_model()
+    model = model or load_model(model_path(glossary.settings))
     threshold = EDGE_THRESHOLD if threshold is None else threshold
     candidates = candidates or extract(glossary)
     probabilities = model.probabilities(candidates.matrix)

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(vectors.DEFAULT_HNSW_M, ge=2, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(vectors.DEFAULT_HNSW_EF_CONSTRUCTION, ge=1,
                                       description="HNSW build-time beam width.")
+    prerequisite_model: Path | None = Field(
+        None, description="A prerequisite model written by `kg train-prereqs --output FILE`, used by ingest and the "
+                          "server instead of the one the package ships.")
     semantic_index: bool = Field(True, description="Embed concepts and build the dense index at ingest.")
     gloss_japanese: bool = Field(True, description="Gloss Japanese into English (JMdict) before embedding; "
                                                    "for English-only models such as the default.")

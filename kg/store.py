@@ -392,12 +392,13 @@ def _build_layers(staging: Path, result: IngestResult, settings: Settings, extra
     here, so that no server start pays for it) and the dense index. Returns the manifest's
     ``extra`` with their entries."""
     from kg.glossary import Glossary
+    from kg.prereq_model import model_path
     from kg.prereq_store import save_dag
 
     stage = stage or (lambda name: contextlib.nullcontext())
     with stage("prerequisites"):
         glossary = Glossary.from_ingest(result, settings)
-        extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites)}
+        extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites, model_path(settings))}
     with stage("lexical"):
         from kg.lexical import LabelMatcher, LexicalIndex
         from kg.lexical_store import save_lexical

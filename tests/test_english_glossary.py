@@ -142,7 +142,7 @@ def test_matcher_inflections_and_their_limits():
 
 def test_labelled_prerequisite_pairs_name_known_terms(glossary, fixtures):
     total = 0
-    paths = sorted((fixtures / "eval").glob("english_*prerequisites.tsv"))
+    paths = sorted((fixtures.parent.parent / "eval").glob("english_*prerequisites.tsv"))
     assert len(paths) >= 6
     for path in paths:
         with open(path, encoding="utf-8") as handle:

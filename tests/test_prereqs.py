@@ -23,7 +23,7 @@ from kg.prereq_features import FEATURES, candidate_pairs, extract, label_contain
 from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
 from kg.prereqs import CHAIN_FLOOR, CURATED_REASON, HOP_DECAY, learning_path
 
-EVAL = Path(__file__).resolve().parent / "fixtures" / "eval"
+EVAL = Path(__file__).resolve().parent.parent / "eval"  # the labelled pairs, and recipe.json
 GRAPH_ONLY = Settings(semantic_index=False)
 
 
@@ -50,9 +50,9 @@ def _evaluate(glossary: Glossary, pairs: Path, negatives: Path | None = None):
 
 @pytest.fixture(scope="module")
 def recipe(linked_corpus):
-    from kg.prereq_training import default_recipe, load_pairs, prepare
+    from kg.prereq_training import load_pairs, prepare, read_recipe
 
-    corpora, positives, negatives = default_recipe()
+    corpora, positives, negatives = read_recipe(EVAL / "recipe.json", shared=linked_corpus.parents[2])
     return prepare(corpora), load_pairs(positives), load_pairs(negatives)
 
 
@@ -90,9 +90,10 @@ def test_every_labelled_pair_names_two_known_terms(recipe):
 def test_held_out_split(linked_corpus, split, pairs, negatives, correct, precision):
     """A held-out split of our labelled pairs, scored by a model fitted without any of them
     (as the README reports): a regression guard at the level measured, not a target tuned to."""
-    from kg.prereq_training import default_recipe, evaluate_model, load_pairs, prepare, train
+    from kg.prereq_training import evaluate_model, load_pairs, prepare, read_recipe, train
 
-    corpora_paths, positive_paths, negative_paths = default_recipe(held_out=False)
+    corpora_paths, positive_paths, negative_paths = read_recipe(EVAL / "recipe.json", shared=linked_corpus.parents[2],
+                                                                held_out=False)
     assert not any("heldout" in path.name for path in [*positive_paths, *negative_paths])
     corpora = prepare(corpora_paths)
     model = train(corpora, load_pairs(positive_paths), load_pairs(negative_paths))
@@ -546,7 +547,8 @@ def test_cli_prereqs_and_eval(tmp_path, linked_corpus, eval_dir):
 
     assert scored("--model", str(MODEL_PATH)) == scored()
     design = tmp_path / "design.json"
-    trained = runner.invoke(cli, ["train-prereqs", "--design-only", "--no-cv", "--output", str(design)])
+    trained = runner.invoke(cli, ["train-prereqs", "--recipe", str(EVAL / "recipe.json"), "--shared",
+                                  str(linked_corpus.parents[2]), "--design-only", "--no-cv", "--output", str(design)])
     assert trained.exit_code == 0, trained.output
     from kg.prereq_training import evaluate_model, load_pairs, prepare
 

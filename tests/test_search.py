@@ -13,7 +13,7 @@ from kg.errors import BadParameterError, StoreError
 from kg.evaluate import evaluate, read_queries
 from kg.store import Store, update_store
 
-FIXTURE_QUERIES = Path(__file__).resolve().parent / "fixtures" / "eval" / "probe_queries.tsv"
+FIXTURE_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "probe_queries.tsv"
 
 
 @pytest.fixture(scope="module")
