@@ -9,9 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.models import ErrorBody
 from kg.errors import KGError
 
 log = logging.getLogger(__name__)
@@ -26,39 +26,6 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     431: "headers_too_large",
 }
-
-
-class ErrorDetail(BaseModel):
-    """The ``error`` member: a stable machine-readable ``code``, a message for people,
-    and context fields that depend on the error (``parameter``, ``suggestions``...)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "not_found",
-                    "message": "no concept with id or label 'Deep Lerning'",
-                    "term": "Deep Lerning",
-                    "suggestions": [{"id": "deep-learning", "label": "Deep Learning"}],
-                },
-                {
-                    "code": "bad_parameter",
-                    "message": "limit: Input should be less than or equal to 1000",
-                    "parameter": "limit",
-                },
-            ]
-        },
-    )
-
-    code: str = Field(description="Stable error code, e.g. `not_found`, `bad_parameter`.")
-    message: str = Field(description="What went wrong, for people.")
-
-
-class ErrorBody(BaseModel):
-    """Every error response of the API has this shape."""
-
-    error: ErrorDetail
 
 
 #: ``responses=`` entries for routes, so the OpenAPI docs show the error shape.

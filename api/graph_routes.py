@@ -1,135 +1,22 @@
-"""HTTP routes over the link graph: related concepts and explained paths (``add_routes(app)``)."""
+"""HTTP routes over the link graph: related concepts, explained paths and the prerequisite graph
+for other tools (``router``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.answers import cached_answer
 from api.deps import GlossaryDep
-from api.errors import ERROR_RESPONSES, ErrorBody
-from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS
+from api.errors import ERROR_RESPONSES
+from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, PathResult, RelatedResult
 from kg.graph_export import GRAPH_FORMATS, MAX_DEPTH, export_graph
 from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
-from kg.related import MAX_K, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
+from kg.related import MAX_K, related
 
-# -- response models (for the OpenAPI docs) -----------------------------------------------
-
-
-class NeighbourRef(BaseModel):
-    id: str
-    name: str
-
-
-class ReasonOut(BaseModel):
-    """One reason a concept is related."""
-
-    kind: str = Field(description="`links_to`, `linked_from`, `shared_neighbours` or `similar_meaning`.")
-    detail: str = Field(
-        description="For people: the evidence sentence of a link, the shared neighbours, or the cosine."
-    )
-    score: float = Field(description="This reason's part of the concept's score.")
-    evidence: str | None = Field(None, description="Links: the first sentence of the definition holding the link.")
-    count: int | None = Field(None, description="Links: references in the definition; shared: neighbours shared.")
-    kinds: list[str] | None = Field(None, description="Links: `link`, `wikilink`, `mention` or `broader`.")
-    neighbours: list[NeighbourRef] | None = Field(None, description="Shared neighbours, most telling first.")
-    cosine: float | None = Field(None, description="Similar meaning: cosine of the two concepts' embeddings.")
-
-
-class RelatedTermOut(BaseModel):
-    """One related concept with every reason it was found for."""
-
-    id: str = Field(description="Concept id.", examples=["neural-network"])
-    name: str = Field(description="Display name.", examples=["Neural Network"])
-    labels: dict[str, str] = Field(
-        description="prefLabel by language.", examples=[{"ja": "ニューラルネットワーク", "en": "Neural Network"}]
-    )
-    score: float = Field(
-        description=f"Blended score in [0, 1]: links to (weight {W_LINKS_TO}), linked from ({W_LINKED_FROM}), "
-        f"shared neighbours ({W_SHARED}), similar meaning ({W_SIMILAR}), over the sum of the weights."
-    )
-    reasons: list[ReasonOut]
-
-
-class RelatedResult(BaseModel):
-    """Concepts related to one concept, best first."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "deep-learning",
-                    "name": "Deep Learning",
-                    "results": [
-                        {
-                            "id": "neural-network",
-                            "name": "Neural Network",
-                            "labels": {"ja": "ニューラルネットワーク", "en": "Neural Network"},
-                            "score": 0.37,
-                            "reasons": [
-                                {
-                                    "kind": "links_to",
-                                    "detail": "多層のニューラルネットワークを用いる機械学習の一分野。",
-                                    "score": 0.2,
-                                    "evidence": "多層のニューラルネットワークを用いる機械学習の一分野。",
-                                    "count": 1,
-                                    "kinds": ["link"],
-                                },
-                                {
-                                    "kind": "linked_from",
-                                    "detail": "深層学習の基礎。",
-                                    "score": 0.16,
-                                    "evidence": "深層学習の基礎。",
-                                    "count": 1,
-                                    "kinds": ["link"],
-                                },
-                            ],
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-
-    id: str = Field(description="The concept asked about.")
-    name: str
-    results: list[RelatedTermOut]
-
-
-class StepOut(BaseModel):
-    """One step of a chain, with the real direction of its link."""
-
-    source: NeighbourRef
-    target: NeighbourRef
-    direction: str = Field(description="`uses`: the source's definition uses the target; `used_by`: the other way.")
-    mutual: bool = Field(description="Both definitions use each other.")
-    explanation: str = Field(description="The step in words.", examples=["Deep Learning's definition uses BERT"])
-    kinds: list[str] = Field(description="`link`, `wikilink`, `mention` or `broader`.")
-    count: int = Field(description="References behind the link.")
-    evidence: str | None = Field(None, description="The first sentence of the definition holding the link.")
-
-
-class ChainOut(BaseModel):
-    length: int = Field(description="Steps in the chain.")
-    concepts: list[NeighbourRef] = Field(description="The concepts along the chain, source first.")
-    steps: list[StepOut]
-
-
-class PathResult(BaseModel):
-    """The shortest explained chain between two concepts (zero steps for a concept and itself)."""
-
-    source: NeighbourRef
-    target: NeighbourRef
-    length: int = Field(description="Steps in the shortest chain.")
-    concepts: list[NeighbourRef] = Field(description="The concepts along the chain, source first.")
-    steps: list[StepOut]
-    alternatives: list[ChainOut] = Field(description="Further distinct chains, at most one step longer.")
-
-
-# -- routes ------------------------------------------------------------------------------
+router = APIRouter(tags=["graph"])
 
 _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -142,6 +29,18 @@ _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+@router.get(
+    "/concepts/{id}/related",
+    response_model=RelatedResult,
+    response_model_exclude_none=True,
+    responses=ERROR_RESPONSES,
+    summary="Related concepts, with reasons",
+    description="Concepts related to `{id}` and why: its definition links to them (`links_to`, with "
+    "the sentence), theirs link to it (`linked_from`), they share link neighbours (`shared_neighbours`, "
+    "rare neighbours count more), or they mean something similar (`similar_meaning`, by embedding; "
+    "absent when the store has no dense index). One entry per concept with all its reasons; the score "
+    "blends them. `{id}` may be the id or any label.",
+)
 def related_concepts(
     request: Request,
     glossary: GlossaryDep,
@@ -160,6 +59,17 @@ def related_concepts(
     return cached_answer(request, glossary, ("related", ref, k), compute, RelatedResult, exclude_none=True)
 
 
+@router.get(
+    "/path",
+    response_model=PathResult,
+    responses=_PATH_ERRORS,
+    summary="Shortest explained chain between two concepts",
+    description="The shortest chain of links from `source` to `target`. Links are followed either "
+    "way, but each step says which definition uses which (`direction`) and quotes the sentence that "
+    "makes the link. Among chains of equal length the one through stronger links wins. `alternatives` "
+    "adds up to 5 further distinct chains, at most one step longer. Two concepts that no chain "
+    "connects are a 404 with code `no_path`.",
+)
 def path(
     request: Request,
     glossary: GlossaryDep,
@@ -191,6 +101,20 @@ def path(
     )
 
 
+@router.get(
+    "/graph",
+    response_class=Response,
+    responses={
+        200: {"description": "The prerequisite graph.",
+              "content": {f.media_type: {} for f in GRAPH_FORMATS.values()}},
+        **ERROR_RESPONSES,
+    },
+    summary="The prerequisite graph for other tools",
+    description="The prerequisite DAG as GraphML, DOT or Cytoscape.js JSON: the whole glossary, or "
+    "the concepts within `depth` steps of `center` (its prerequisites, its dependents, or both), "
+    "optionally only one collection's members. Nodes carry name, prefLabels and collections; edges "
+    "their confidence, `curated` (stated by the author), evidence sentence and reasons.",
+)
 def graph(
     request: Request,
     glossary: GlossaryDep,
@@ -214,71 +138,3 @@ def graph(
     key = (id(glossary), glossary.version, "graph", format, center, depth, direction, collection)
     data, media_type = request.app.state.answers.get(key, build)
     return Response(data, media_type=media_type)
-
-
-#: (path, endpoint, route options): declared once for both ``router`` and ``add_routes``.
-ROUTES: list[tuple[str, Any, dict[str, Any]]] = [
-    (
-        "/concepts/{id}/related",
-        related_concepts,
-        {
-            "response_model": RelatedResult,
-            "response_model_exclude_none": True,
-            "responses": ERROR_RESPONSES,
-            "summary": "Related concepts, with reasons",
-            "description": "Concepts related to `{id}` and why: its definition links to them (`links_to`, with "
-            "the sentence), theirs link to it (`linked_from`), they share link neighbours (`shared_neighbours`, "
-            "rare neighbours count more), or they mean something similar (`similar_meaning`, by embedding; "
-            "absent when the store has no dense index). One entry per concept with all its reasons; the score "
-            "blends them. `{id}` may be the id or any label.",
-        },
-    ),
-    (
-        "/path",
-        path,
-        {
-            "response_model": PathResult,
-            "responses": _PATH_ERRORS,
-            "summary": "Shortest explained chain between two concepts",
-            "description": "The shortest chain of links from `source` to `target`. Links are followed either "
-            "way, but each step says which definition uses which (`direction`) and quotes the sentence that "
-            "makes the link. Among chains of equal length the one through stronger links wins. `alternatives` "
-            "adds up to 5 further distinct chains, at most one step longer. Two concepts that no chain "
-            "connects are a 404 with code `no_path`.",
-        },
-    ),
-    (
-        "/graph",
-        graph,
-        {
-            "response_class": Response,
-            "responses": {
-                200: {"description": "The prerequisite graph.",
-                      "content": {f.media_type: {} for f in GRAPH_FORMATS.values()}},
-                **ERROR_RESPONSES,
-            },
-            "summary": "The prerequisite graph for other tools",
-            "description": "The prerequisite DAG as GraphML, DOT or Cytoscape.js JSON: the whole glossary, or "
-            "the concepts within `depth` steps of `center` (its prerequisites, its dependents, or both), "
-            "optionally only one collection's members. Nodes carry name, prefLabels and collections; edges "
-            "their confidence, `curated` (stated by the author), evidence sentence and reasons.",
-        },
-    ),
-]
-
-
-def add_routes(app: FastAPI) -> None:
-    """Declare the graph routes on ``app`` itself.
-
-    Preferred over ``app.include_router(router)``: FastAPI (0.165) keeps an included
-    router as one opaque entry of ``app.routes``, so tests that walk ``app.routes``
-    (the error-shape test) would not see these routes.
-    """
-    for route_path, endpoint, options in ROUTES:
-        app.add_api_route(route_path, endpoint, methods=["GET"], tags=["graph"], **options)
-
-
-#: The same routes as an ``APIRouter``, for apps that include routers.
-router = APIRouter(tags=["graph"])
-for _path, _endpoint, _options in ROUTES:
-    router.add_api_route(_path, _endpoint, methods=["GET"], **_options)

@@ -1,15 +1,10 @@
 """What every request passes through: limits on the request (header size and time, body size,
 run time), the security headers of every response, relative redirects, HEAD like GET, CORS when
-configured, and the admin routes behind a bearer token (compared in constant time).
+configured; and the bearer token the admin routes (``api.admin``) need (compared in constant time).
 
 Two layers: ``BoundedHttpToolsProtocol`` (given to uvicorn as its ``http`` class by
 ``uvicorn_options``) bounds what uvicorn reads before a request reaches the application;
 ``_Guard`` (pure ASGI, outermost: ``install_guards``) does the rest.
-
-Admin: ``POST /admin/reload`` loads the store's current version now (the same swap the
-watcher does: in-flight requests finish on the glossary they started with; a version
-that cannot be loaded leaves the last good one served). ``kg serve`` also reloads on
-SIGHUP. Without ``KG_ADMIN_TOKEN`` the admin routes answer 403.
 """
 
 from __future__ import annotations
@@ -18,18 +13,16 @@ import asyncio
 import functools
 import hmac
 import json
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Header, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from api.errors import ERROR_RESPONSES, ErrorBody, error_response
-from api.models import MAX_AUTHORIZATION_CHARS
-from kg.errors import ForbiddenError, StoreError, UnauthorizedError
+from api.errors import error_response
+from kg.errors import ForbiddenError, UnauthorizedError
 from kg.settings import Settings
 
 #: The page-wide policy: everything from this server, no inline script or style, no framing.
@@ -283,31 +276,3 @@ def require_admin(settings: Settings, authorization: str | None) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
         raise UnauthorizedError("admin routes need the header `Authorization: Bearer <KG_ADMIN_TOKEN>`")
 
-
-def add_admin_routes(app: FastAPI, settings: Settings) -> None:
-    @app.post(
-        "/admin/reload",
-        tags=["service"],
-        summary="Serve the store's current version now",
-        description="Loads the store's current version and swaps it in (what the watcher does every "
-        "`KG_RELOAD_INTERVAL` seconds, and `kg serve` on SIGHUP). Requests in flight finish on the version "
-        "they started with; a version that cannot be loaded is reported and the last good one stays served. "
-        "Needs `Authorization: Bearer <KG_ADMIN_TOKEN>`.",
-        responses={401: {"model": ErrorBody, "description": "Missing or wrong token."},
-                   403: {"model": ErrorBody, "description": "Admin routes are off (no KG_ADMIN_TOKEN)."},
-                   503: {"model": ErrorBody, "description": "The current version cannot be loaded."},
-                   **ERROR_RESPONSES},
-    )
-    async def reload(
-        request: Request,
-        authorization: Annotated[str | None, Header(max_length=MAX_AUTHORIZATION_CHARS,
-                                                    description="`Bearer <KG_ADMIN_TOKEN>`")] = None,
-    ) -> dict[str, Any]:
-        require_admin(settings, authorization)
-        state = request.app.state.kg
-        before = state.version
-        changed = await run_in_threadpool(state.refresh)
-        if state.failed_version is not None and state.failed_version == state.store.current_version():
-            raise StoreError(f"store version {state.failed_version} cannot be loaded; still serving {state.version}",
-                             version=state.failed_version, serving=state.version)
-        return {"version": state.version, "previous": before, "changed": changed}

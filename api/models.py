@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kg.prereqs import HOP_DECAY
+from kg.related import W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR
 
 # Bounds of the string parameters (each shows as `maxLength` in the OpenAPI schema).
 #: A concept id or label (headings are at most 500 characters; ids and percent-decoded labels fit).
@@ -238,3 +239,152 @@ class LearningPathOut(BaseModel):
     limit: int = Field(description="At most this many items (direct prerequisites are never cut by it).")
     min_confidence: float = Field(description="Every item needed at least this strength.")
     left_out: int = Field(description="Further ancestors left out by `limit` or `min_confidence`.")
+
+
+# -- the link graph: related concepts and explained paths (api.graph_routes) ---------------
+
+
+class NeighbourRef(BaseModel):
+    id: str
+    name: str
+
+
+class ReasonOut(BaseModel):
+    """One reason a concept is related."""
+
+    kind: str = Field(description="`links_to`, `linked_from`, `shared_neighbours` or `similar_meaning`.")
+    detail: str = Field(
+        description="For people: the evidence sentence of a link, the shared neighbours, or the cosine."
+    )
+    score: float = Field(description="This reason's part of the concept's score.")
+    evidence: str | None = Field(None, description="Links: the first sentence of the definition holding the link.")
+    count: int | None = Field(None, description="Links: references in the definition; shared: neighbours shared.")
+    kinds: list[str] | None = Field(None, description="Links: `link`, `wikilink`, `mention` or `broader`.")
+    neighbours: list[NeighbourRef] | None = Field(None, description="Shared neighbours, most telling first.")
+    cosine: float | None = Field(None, description="Similar meaning: cosine of the two concepts' embeddings.")
+
+
+class RelatedTermOut(BaseModel):
+    """One related concept with every reason it was found for."""
+
+    id: str = Field(description="Concept id.", examples=["neural-network"])
+    name: str = Field(description="Display name.", examples=["Neural Network"])
+    labels: dict[str, str] = Field(
+        description="prefLabel by language.", examples=[{"ja": "ニューラルネットワーク", "en": "Neural Network"}]
+    )
+    score: float = Field(
+        description=f"Blended score in [0, 1]: links to (weight {W_LINKS_TO}), linked from ({W_LINKED_FROM}), "
+        f"shared neighbours ({W_SHARED}), similar meaning ({W_SIMILAR}), over the sum of the weights."
+    )
+    reasons: list[ReasonOut]
+
+
+class RelatedResult(BaseModel):
+    """Concepts related to one concept, best first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "deep-learning",
+                    "name": "Deep Learning",
+                    "results": [
+                        {
+                            "id": "neural-network",
+                            "name": "Neural Network",
+                            "labels": {"ja": "ニューラルネットワーク", "en": "Neural Network"},
+                            "score": 0.37,
+                            "reasons": [
+                                {
+                                    "kind": "links_to",
+                                    "detail": "多層のニューラルネットワークを用いる機械学習の一分野。",
+                                    "score": 0.2,
+                                    "evidence": "多層のニューラルネットワークを用いる機械学習の一分野。",
+                                    "count": 1,
+                                    "kinds": ["link"],
+                                },
+                                {
+                                    "kind": "linked_from",
+                                    "detail": "深層学習の基礎。",
+                                    "score": 0.16,
+                                    "evidence": "深層学習の基礎。",
+                                    "count": 1,
+                                    "kinds": ["link"],
+                                },
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="The concept asked about.")
+    name: str
+    results: list[RelatedTermOut]
+
+
+class StepOut(BaseModel):
+    """One step of a chain, with the real direction of its link."""
+
+    source: NeighbourRef
+    target: NeighbourRef
+    direction: str = Field(description="`uses`: the source's definition uses the target; `used_by`: the other way.")
+    mutual: bool = Field(description="Both definitions use each other.")
+    explanation: str = Field(description="The step in words.", examples=["Deep Learning's definition uses BERT"])
+    kinds: list[str] = Field(description="`link`, `wikilink`, `mention` or `broader`.")
+    count: int = Field(description="References behind the link.")
+    evidence: str | None = Field(None, description="The first sentence of the definition holding the link.")
+
+
+class ChainOut(BaseModel):
+    length: int = Field(description="Steps in the chain.")
+    concepts: list[NeighbourRef] = Field(description="The concepts along the chain, source first.")
+    steps: list[StepOut]
+
+
+class PathResult(BaseModel):
+    """The shortest explained chain between two concepts (zero steps for a concept and itself)."""
+
+    source: NeighbourRef
+    target: NeighbourRef
+    length: int = Field(description="Steps in the shortest chain.")
+    concepts: list[NeighbourRef] = Field(description="The concepts along the chain, source first.")
+    steps: list[StepOut]
+    alternatives: list[ChainOut] = Field(description="Further distinct chains, at most one step longer.")
+
+
+# -- errors (api.errors) ------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """The ``error`` member: a stable machine-readable ``code``, a message for people,
+    and context fields that depend on the error (``parameter``, ``suggestions``...)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "not_found",
+                    "message": "no concept with id or label 'Deep Lerning'",
+                    "term": "Deep Lerning",
+                    "suggestions": [{"id": "deep-learning", "label": "Deep Learning"}],
+                },
+                {
+                    "code": "bad_parameter",
+                    "message": "limit: Input should be less than or equal to 1000",
+                    "parameter": "limit",
+                },
+            ]
+        },
+    )
+
+    code: str = Field(description="Stable error code, e.g. `not_found`, `bad_parameter`.")
+    message: str = Field(description="What went wrong, for people.")
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the API has this shape."""
+
+    error: ErrorDetail

@@ -13,7 +13,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -59,75 +59,80 @@ templates.env.filters["http_url"] = http_url
 Direction = Literal["path", "both", "prerequisites", "dependents"]
 
 
-def add_pages(app: FastAPI) -> None:
-    """Mount ``/static`` and declare the pages (left out of the OpenAPI schema)."""
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+#: ``/static`` and the pages (left out of the OpenAPI schema).
+router = APIRouter()
+router.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/docs", include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
-        # FastAPI's get_swagger_ui_html starts Swagger UI with an inline script, which the
-        # Content-Security-Policy (api.guard) refuses: this page loads static/swagger-init.js.
-        return templates.TemplateResponse(request, "docs.html", {"title": f"{app.title}: API",
-                                                                 "openapi_url": app.openapi_url or "/openapi.json"})
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(
-        request: Request,
-        glossary: GlossaryDep,
-        q: Annotated[str, Query(max_length=1000)] = "",
-        mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
-        lang: Literal["", "ja", "en"] = "",
-    ) -> HTMLResponse:
-        results = glossary.search(q, k=20, mode=mode, lang=lang or None) if q.strip() else []
-        return _page(request, "home.html", glossary, title="Search" if not q else f"{q}: search",
-                     q=q, mode=mode, lang=lang, results=[hit.to_dict() for hit in results],
-                     collections=_collections(glossary))
+@router.get("/docs", include_in_schema=False)
+def docs(request: Request) -> HTMLResponse:
+    # FastAPI's get_swagger_ui_html starts Swagger UI with an inline script, which the
+    # Content-Security-Policy (api.guard) refuses: this page loads static/swagger-init.js.
+    app = request.app
+    return templates.TemplateResponse(request, "docs.html", {"title": f"{app.title}: API",
+                                                             "openapi_url": app.openapi_url or "/openapi.json"})
 
-    @app.get("/concept/{id}", response_class=HTMLResponse, include_in_schema=False)
-    def concept_page(
-        request: Request,
-        glossary: GlossaryDep,
-        ref: Annotated[str, Path(alias="id", max_length=MAX_TERM_CHARS)],
-        depth: Annotated[int, Query(ge=1, le=6)] = 2,
-        direction: Direction = "path",
-    ) -> HTMLResponse:
-        try:
-            view = glossary.concept_view(ref)
-        except NotFoundError as error:
-            return _page(request, "missing.html", glossary, title="Not found", status=404, term=ref,
-                         suggestions=error.details.get("suggestions", []))
-        concept = glossary.concepts[view["id"]]
-        links = [(link.text, link.target) for link in concept.links if link.text]
-        definitions = [{**d, "html": definition_html(d["text"], links)} for d in view["definitions"]]
-        graph = glossary.prerequisite_view(concept.id, depth, direction)
-        return _page(
-            request, "concept.html", glossary, title=view["name"], concept=view, definitions=definitions,
-            path=glossary.learning_path(concept.id), related=[r.to_dict() for r in glossary.related(concept.id, k=8)],
-            graph_svg=render_svg(graph, f"Prerequisite graph of {view['name']}"), graph=graph,
-            depth=depth, direction=direction,
-        )
 
-    @app.get("/overview", response_class=HTMLResponse, include_in_schema=False)
-    def overview(
-        request: Request,
-        glossary: GlossaryDep,
-        collection: Annotated[str, Query(max_length=500)] = "",
-        center: Annotated[str, Query(max_length=500)] = "",
-        depth: Annotated[int, Query(ge=1, le=6)] = 2,
-        direction: Direction = "both",
-    ) -> HTMLResponse:
-        try:
-            graph = glossary.prerequisite_view(center or None, depth if center else None, direction,
-                                               collection or None)
-        except (BadParameterError, NotFoundError) as error:
-            return _page(request, "overview.html", glossary, title="Overview", status=422, error=error.message,
-                         collection=collection, center=center, depth=depth, direction=direction,
-                         collections=_collections(glossary), graph=None, graph_svg="")
-        what = glossary.collections[collection].label if collection in glossary.collections else collection
-        title = f"Prerequisite graph: {what or 'whole glossary'}"
-        return _page(request, "overview.html", glossary, title=title, collection=collection, center=center,
-                     depth=depth, direction=direction, collections=_collections(glossary), graph=graph,
-                     graph_svg=render_svg(graph, title), error=None)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(
+    request: Request,
+    glossary: GlossaryDep,
+    q: Annotated[str, Query(max_length=1000)] = "",
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
+    lang: Literal["", "ja", "en"] = "",
+) -> HTMLResponse:
+    results = glossary.search(q, k=20, mode=mode, lang=lang or None) if q.strip() else []
+    return _page(request, "home.html", glossary, title="Search" if not q else f"{q}: search",
+                 q=q, mode=mode, lang=lang, results=[hit.to_dict() for hit in results],
+                 collections=_collections(glossary))
+
+
+@router.get("/concept/{id}", response_class=HTMLResponse, include_in_schema=False)
+def concept_page(
+    request: Request,
+    glossary: GlossaryDep,
+    ref: Annotated[str, Path(alias="id", max_length=MAX_TERM_CHARS)],
+    depth: Annotated[int, Query(ge=1, le=6)] = 2,
+    direction: Direction = "path",
+) -> HTMLResponse:
+    try:
+        view = glossary.concept_view(ref)
+    except NotFoundError as error:
+        return _page(request, "missing.html", glossary, title="Not found", status=404, term=ref,
+                     suggestions=error.details.get("suggestions", []))
+    concept = glossary.concepts[view["id"]]
+    links = [(link.text, link.target) for link in concept.links if link.text]
+    definitions = [{**d, "html": definition_html(d["text"], links)} for d in view["definitions"]]
+    graph = glossary.prerequisite_view(concept.id, depth, direction)
+    return _page(
+        request, "concept.html", glossary, title=view["name"], concept=view, definitions=definitions,
+        path=glossary.learning_path(concept.id), related=[r.to_dict() for r in glossary.related(concept.id, k=8)],
+        graph_svg=render_svg(graph, f"Prerequisite graph of {view['name']}"), graph=graph,
+        depth=depth, direction=direction,
+    )
+
+
+@router.get("/overview", response_class=HTMLResponse, include_in_schema=False)
+def overview(
+    request: Request,
+    glossary: GlossaryDep,
+    collection: Annotated[str, Query(max_length=500)] = "",
+    center: Annotated[str, Query(max_length=500)] = "",
+    depth: Annotated[int, Query(ge=1, le=6)] = 2,
+    direction: Direction = "both",
+) -> HTMLResponse:
+    try:
+        graph = glossary.prerequisite_view(center or None, depth if center else None, direction,
+                                           collection or None)
+    except (BadParameterError, NotFoundError) as error:
+        return _page(request, "overview.html", glossary, title="Overview", status=422, error=error.message,
+                     collection=collection, center=center, depth=depth, direction=direction,
+                     collections=_collections(glossary), graph=None, graph_svg="")
+    what = glossary.collections[collection].label if collection in glossary.collections else collection
+    title = f"Prerequisite graph: {what or 'whole glossary'}"
+    return _page(request, "overview.html", glossary, title=title, collection=collection, center=center,
+                 depth=depth, direction=direction, collections=_collections(glossary), graph=graph,
+                 graph_svg=render_svg(graph, title), error=None)
 
 
 def _collections(glossary: Glossary) -> list[dict[str, str]]:

@@ -1,16 +1,17 @@
-"""``GET/POST /sparql``: the read-only SPARQL 1.1 Protocol endpoint over the served glossary."""
+"""``GET/POST /sparql``: the read-only SPARQL 1.1 Protocol endpoint over the served glossary (``router``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import GlossaryDep
-from api.errors import ERROR_RESPONSES, ErrorBody
+from api.errors import ERROR_RESPONSES
+from api.models import ErrorBody
 from kg.errors import BadParameterError, QueryRefusedError
 from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
 from kg.sparql_workers import DEFAULT_MEMORY_MB
@@ -40,61 +41,62 @@ _POST_BODY = {
         "application/sparql-query": {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}},
     },
 }
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Query results.", "content": _CONTENT},
+    400: {"description": "Not a SPARQL query (`bad_query`, JSON); a request line the HTTP parser cannot "
+                         "read is refused by the server itself, as text.",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+                      "text/plain": {}}},
+    403: {"model": ErrorBody, "description": "An update, SERVICE or FROM (`query_refused`)."},
+    503: {"model": ErrorBody, "description": "Over the time, memory, row or size limit, or every worker busy "
+                                             "(`query_limit`, with `limit`: time, memory, rows, size, running)."},
+    **ERROR_RESPONSES,
+}
+
+router = APIRouter()
 
 
-def add_sparql_routes(app: FastAPI) -> None:
-    responses = {
-        200: {"description": "Query results.", "content": _CONTENT},
-        400: {"description": "Not a SPARQL query (`bad_query`, JSON); a request line the HTTP parser cannot "
-                             "read is refused by the server itself, as text.",
-              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
-                          "text/plain": {}}},
-        403: {"model": ErrorBody, "description": "An update, SERVICE or FROM (`query_refused`)."},
-        503: {"model": ErrorBody, "description": "Over the time, memory, row or size limit, or every worker busy "
-                                                 "(`query_limit`, with `limit`: time, memory, rows, size, running)."},
-        **ERROR_RESPONSES,
-    }
+@router.get("/sparql", tags=["export"], summary="SPARQL query (read-only)", description=_DESCRIPTION,
+            response_class=Response, responses=_RESPONSES)
+async def sparql_get(
+    glossary: GlossaryDep,
+    query: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="The SPARQL query.",
+                                examples=["SELECT ?c ?l WHERE { ?c <http://www.w3.org/2004/02/skos/core#"
+                                          "prefLabel> ?l } LIMIT 5"])],
+    format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`: json, xml, csv, "
+                                                                  "tsv, turtle, xml, json-ld, nt.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    return await _answer(glossary, query, accept, format)
 
-    @app.get("/sparql", tags=["export"], summary="SPARQL query (read-only)", description=_DESCRIPTION,
-             response_class=Response, responses=responses)
-    async def sparql_get(
-        glossary: GlossaryDep,
-        query: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="The SPARQL query.",
-                                    examples=["SELECT ?c ?l WHERE { ?c <http://www.w3.org/2004/02/skos/core#"
-                                              "prefLabel> ?l } LIMIT 5"])],
-        format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`: json, xml, csv, "
-                                                                      "tsv, turtle, xml, json-ld, nt.")] = None,
-        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-    ) -> Response:
-        return await _answer(glossary, query, accept, format)
 
-    @app.post("/sparql", tags=["export"], summary="SPARQL query (read-only), by POST", description=_DESCRIPTION,
-              response_class=Response, responses=responses, openapi_extra={"requestBody": _POST_BODY})
-    async def sparql_post(
-        request: Request,
-        glossary: GlossaryDep,
-        format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`.")] = None,
-        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-        content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
-    ) -> Response:
-        body = await _read_body(request)
-        kind = (content_type or "").split(";")[0].strip().lower()
-        if kind == "application/sparql-update":
-            raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused", parameter="update")
-        if kind == "application/sparql-query":
-            query = body.decode("utf-8", errors="replace")
-        elif kind in ("application/x-www-form-urlencoded", ""):
-            form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-            if "update" in form:
-                raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused",
-                                        parameter="update")
-            if len(form.get("query", [])) != 1:
-                raise BadParameterError("give exactly one `query`", parameter="query")
-            query = form["query"][0]
-        else:
-            raise BadParameterError(f"unsupported content type {kind!r}: use application/x-www-form-urlencoded "
-                                    "or application/sparql-query", parameter="content-type")
-        return await _answer(glossary, query, accept, format)
+@router.post("/sparql", tags=["export"], summary="SPARQL query (read-only), by POST", description=_DESCRIPTION,
+             response_class=Response, responses=_RESPONSES, openapi_extra={"requestBody": _POST_BODY})
+async def sparql_post(
+    request: Request,
+    glossary: GlossaryDep,
+    format: Annotated[str | None, Query(max_length=60, description="Overrides `Accept`.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    body = await _read_body(request)
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind == "application/sparql-update":
+        raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused", parameter="update")
+    if kind == "application/sparql-query":
+        query = body.decode("utf-8", errors="replace")
+    elif kind in ("application/x-www-form-urlencoded", ""):
+        form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        if "update" in form:
+            raise QueryRefusedError("this endpoint is read-only: SPARQL updates are refused",
+                                    parameter="update")
+        if len(form.get("query", [])) != 1:
+            raise BadParameterError("give exactly one `query`", parameter="query")
+        query = form["query"][0]
+    else:
+        raise BadParameterError(f"unsupported content type {kind!r}: use application/x-www-form-urlencoded "
+                                "or application/sparql-query", parameter="content-type")
+    return await _answer(glossary, query, accept, format)
 
 
 async def _read_body(request: Request) -> bytes:
