@@ -85,12 +85,36 @@ class _Guard:
     - every response gets ``SECURITY_HEADERS``; a redirect's ``Location`` is made relative;
     - ``HEAD`` is answered as ``GET`` without the body (FastAPI's routes declare GET only).
 
-    A request without a body (no Transfer-Encoding) costs a scan of its headers and one wrapped
-    ``send``: what ``/health`` pays.
+    A request without a body (no Transfer-Encoding) costs a scan of its headers, one wrapped
+    ``send`` and an entry in a dict of requests in flight: what ``/health`` pays. The time limit
+    is kept by one watchdog task per event loop that cancels overdue requests, rather than a timer
+    per request (``asyncio.timeout`` cost ``/health`` a tenth of its time).
     """
 
     def __init__(self, app, limit: int, timeout: float) -> None:
         self.app, self.limit, self.timeout = app, limit, timeout
+        self._deadlines: dict[asyncio.Task, float] = {}  # requests in flight
+        self._overdue: set[asyncio.Task] = set()  # cancelled by the watchdog
+        self._watchdog: asyncio.Task | None = None
+
+    def _watch(self, task: asyncio.Task) -> None:
+        loop = task.get_loop()
+        self._deadlines[task] = loop.time() + self.timeout
+        if self._watchdog is None or self._watchdog.done() or self._watchdog.get_loop() is not loop:
+            self._watchdog = loop.create_task(self._cancel_overdue(), name="kg-request-watchdog")
+
+    async def _cancel_overdue(self) -> None:
+        """Every tick, cancel the requests past their deadline (ticks of a tenth of the limit,
+        at most a second: a request gets its time to within that)."""
+        tick = min(1.0, self.timeout / 10)
+        loop = asyncio.get_running_loop()
+        while self._deadlines:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for task, deadline in list(self._deadlines.items()):
+                if now >= deadline and task not in self._overdue and task.get_loop() is loop:
+                    self._overdue.add(task)
+                    task.cancel()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -124,10 +148,14 @@ class _Guard:
             return
         if chunked is not None:  # no length to check first: count what arrives
             receive = self._counting(receive)
+        task = asyncio.current_task()
+        self._watch(task)
         try:
-            async with asyncio.timeout(self.timeout):  # a timer on this task, not a task of its own
-                await self.app(scope, receive, guarded_send)
-        except TimeoutError:
+            await self.app(scope, receive, guarded_send)
+        except asyncio.CancelledError:
+            if task not in self._overdue:
+                raise  # the server's own cancellation (shutdown, client gone)
+            task.uncancel()
             if not started:
                 response = error_response(503, "time_limit", f"the request took longer than {self.timeout:g} s",
                                           limit=self.timeout)
@@ -135,6 +163,9 @@ class _Guard:
         except BodyTooLarge:  # raised where no exception handler saw it
             if not started:
                 await _too_large(self.limit)(scope, receive, guarded_send)
+        finally:
+            self._deadlines.pop(task, None)
+            self._overdue.discard(task)
 
     def _counting(self, receive):
         received = 0
