@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
@@ -36,14 +37,19 @@ from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from kg.labels import SENTENCE_END, detect_lang, split_labels
+from kg.labels import Sentences, detect_lang, split_labels
 from kg.model import Issue, Label
 
 # Publishers insert term links even inside math; keep the math, drop the tags.
 _ANCHOR_TAG = re.compile(r"</?a\b[^>]*>", re.IGNORECASE)
 # Deeper nesting than this stops markdown-it for good; see _parse_resilient.
 _MAX_NESTING = 50
-_URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)
+# Parts of one file read again after an unclosed HTML block or a list nested too deep.
+_MAX_RECOVERIES = 20
+_URL_COMMENT = re.compile(r"URL\s*[:：]\s*(\S+?)\s*-->", re.IGNORECASE)  # read by _url_comment
+_URL_KEY = re.compile(r"URL\s*[:：]\s*", re.IGNORECASE)
+_NON_SPACE = re.compile(r"\S*")
+_SPACED_CLOSE = re.compile(r"\s*-->")
 # `前提: A、B` / `Prerequisites: [A](a.md), [[B]]`: metadata, not definition.
 _PREREQ_MARKER = re.compile(r"^\s*(?:前提知識|前提|prerequisites?)\s*[:：]\s*", re.IGNORECASE)
 _PREREQ_SEPARATORS = re.compile(r"[,、，;；\n]")
@@ -108,18 +114,24 @@ class Entry:
     # asks for, and ``Ref`` of kind ``id`` resolve by any of them.
     ids: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # more collections (front matter ``tags``)
+    # The definition's sentence boundaries, found when first asked for (see ``sentence_at``).
+    _sentences: Sentences | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
         return f"{self.file}:{self.line}"
 
     def sentence_at(self, start: int, end: int) -> str:
-        """The sentence of the definition that contains ``[start, end)``."""
-        text = self.definition
-        left = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
-        right_match = SENTENCE_END.search(text, end)
-        right = right_match.start() if right_match else len(text)
-        return text[left:right].strip(" \t-*")
+        """The sentence of the definition that contains ``[start, end)``: the evidence of a
+        link or mention there. A sentence over ``kg.labels.EVIDENCE_CHARS`` is cut to a
+        window around ``[start, end)`` (see ``kg.labels.Sentences``)."""
+        if self._sentences is None or self._sentences.text is not self.definition:
+            self._sentences = Sentences(self.definition)
+        return self._sentences.at(start, end)
+
+    def forget_sentences(self) -> None:
+        """Let go of the boundaries found by ``sentence_at`` (memory the size of the definition)."""
+        self._sentences = None
 
 
 @dataclass
@@ -276,7 +288,7 @@ class _DefinitionWriter:
         elif kind in ("fence", "code_block"):
             self.emit(f"```\n{token.content.rstrip()}\n```\n")
         elif kind in ("math_block", "math_block_label"):
-            self.emit(f"$$\n{_ANCHOR_TAG.sub('', token.content).strip()}\n$$\n")
+            self.emit(f"$$\n{_strip_anchors(token.content).strip()}\n$$\n")
         elif kind == "html_block":
             text = _strip_tags(token.content).strip()
             if text and not token.content.lstrip().startswith("<!--"):
@@ -292,7 +304,9 @@ class _DefinitionWriter:
         def close_link() -> None:
             nonlocal link
             if link is not None:
-                text = "".join(self.parts)[link["start"] :].strip()
+                # Only the parts since the link opened: joining every part at each link was
+                # quadratic in a paragraph of many links.
+                text = "".join(self.parts[link["part"] :]).strip()
                 self.entry.refs.append(
                     Ref(link["kind"], link["target"], text, link["line"], link["start"], self.length)
                 )
@@ -309,12 +323,13 @@ class _DefinitionWriter:
             elif kind == "code_inline":
                 self.emit(f"`{child.content}`")
             elif kind == "math_inline":
-                self.emit(f"${_ANCHOR_TAG.sub('', child.content)}$")
+                self.emit(f"${_strip_anchors(child.content)}$")
             elif kind == "math_inline_double":
-                self.emit(f"$${_ANCHOR_TAG.sub('', child.content)}$$")
+                self.emit(f"$${_strip_anchors(child.content)}$$")
             elif kind == "link_open":
                 close_link()
-                link = {"kind": "link", "target": str(child.attrs.get("href", "")), "start": self.length, "line": line}
+                link = {"kind": "link", "target": str(child.attrs.get("href", "")), "start": self.length,
+                        "part": len(self.parts), "line": line}
             elif kind == "link_close":
                 close_link()
             elif kind == "wikilink":
@@ -329,7 +344,8 @@ class _DefinitionWriter:
                 for event, tag, attrs in _tags(child.content):
                     if tag == "a" and event == "start" and attrs.get("href"):
                         close_link()
-                        link = {"kind": "link", "target": str(attrs["href"]), "start": self.length, "line": line}
+                        link = {"kind": "link", "target": str(attrs["href"]), "start": self.length,
+                                "part": len(self.parts), "line": line}
                     elif tag == "a" and event == "end":
                         close_link()
                     elif tag == "br" and event == "start":
@@ -374,76 +390,165 @@ def _heading_text(inline: Token) -> tuple[str, set[str]]:
     return " ".join("".join(parts).split()), anchors
 
 
+def _strip_anchors(math: str) -> str:
+    """``math`` without ``<a>`` tags. Only the text up to the last ``>`` can hold one: a
+    search from each ``<a`` beyond it would read to the end, again and again."""
+    last = math.rfind(">") + 1
+    return _ANCHOR_TAG.sub("", math[:last]) + math[last:] if last else math
+
+
 def _unescape(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-def _unclosed_html_line(tokens: list[Token]) -> int | None:
-    """First line of an HTML block that swallows the rest of the file, if any."""
-    for token in tokens:
-        if token.type != "html_block":
-            continue
-        content = token.content.lstrip().lower()
-        for opener, closer in _SWALLOWING_HTML.items():
-            if content.startswith(opener) and closer not in content and token.map:
-                return token.map[0]
+def _url_comment(text: str) -> str | None:
+    """What ``_URL_COMMENT`` finds in ``text``, in one pass: the regular expression reads on
+    from each ``URL:`` to the end of its run of non-spaces, and ``URL:URL:…`` in a block
+    of 128 KB took 32 s.
+
+    >>> _url_comment("<!-- URL: https://x.org/a#  -->"), _url_comment("<!-- url:u:URL:v-->w -->")
+    ('https://x.org/a#', 'u:URL:v')
+    >>> _url_comment("<!-- URL: a b -->") is None
+    True
+    """
+    run_end = close = -1  # the run of non-spaces being read, and the next "-->" (both move forward only)
+    for key in _URL_KEY.finditer(text):
+        start = key.end()
+        if start >= run_end:
+            run_end = _NON_SPACE.match(text, start).end()
+        if run_end == start:
+            continue  # nothing but spaces after the key
+        if close < start + 1:
+            close = text.find("-->", start + 1) % (len(text) + 1)  # none: len(text), never looked for again
+        if close + 3 <= run_end:
+            return text[start:close]  # the shortest run of non-spaces before "-->"
+        if _SPACED_CLOSE.match(text, run_end):
+            return text[start:run_end]
     return None
 
 
-def _parse_resilient(
-    lines: list[str], path: str, issues: list[Issue], offset: int = 0, parser: MarkdownIt = _PARSER
-) -> list[Token]:
+def _unclosed_html(tokens: list[Token]) -> int | None:
+    """Index of the first HTML block that swallows the rest of the file, if any."""
+    for n, token in enumerate(tokens):
+        if token.type != "html_block" or not token.map:
+            continue
+        content = token.content.lstrip().lower()
+        for opener, closer in _SWALLOWING_HTML.items():
+            if content.startswith(opener) and closer not in content:
+                return n
+    return None
+
+
+def _parse_resilient(lines: list[str], path: str, issues: list[Issue], parser: MarkdownIt = _PARSER) -> list[Token]:
     """Parse, recovering from the two inputs after which markdown-it reads nothing more.
 
     An unclosed comment or ``<pre>`` runs to the end of the file: the opener is
-    escaped and the file read again. Nesting deeper than the parser's limit makes it
-    stop for good: the deep block is cut there and parsing resumes at the next
-    top-level block, so later terms are not lost.
+    escaped and the file read again from there. A list nested deeper than the parser's
+    limit makes it stop for good: the deep block is cut there and parsing resumes at
+    the next top-level block, so later terms are not lost (deep block quotes it reads
+    on from; they are only reported).
+
+    The file is read in one pass: what is read stays read, and each recovery parses
+    only the rest of the file (recursing on the rest and shifting its tokens at each
+    level took minutes for a few hundred deep lists in 64 KB). After
+    ``_MAX_RECOVERIES`` recoveries the rest of the file is not read, and said so.
     """
-    for _ in range(20):
-        tokens = parser.parse("\n".join(lines))
-        bad = _unclosed_html_line(tokens)
-        if bad is None:
-            break
-        issues.append(
-            Issue(
-                "unclosed_html",
-                f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
-                path,
-                offset + bad + 1,
-                severity="warning",
+    lines = list(lines)  # openers are escaped in place
+    done: list[Token] = []  # tokens of lines[:base], final, lines numbered in the file
+    env: dict = {}  # link reference definitions, shared by the parts
+    base = recoveries = reported = 0  # reported: deep blocks before this line are reported
+
+    def report_deep(tokens: list[Token]) -> None:
+        """One issue per top-level block that nests too deep."""
+        nonlocal reported
+        block_end = 0
+        for token in tokens:
+            if token.level == 0 and token.map:
+                block_end = token.map[1]
+            if token.level >= _MAX_NESTING - 1 and token.map and token.map[0] >= reported:
+                issues.append(
+                    Issue(
+                        "too_deep",
+                        f"nesting deeper than {_MAX_NESTING} levels; the deeper part is not read",
+                        path,
+                        token.map[0] + 1,
+                        severity="error",
+                    )
+                )
+                reported = max(block_end, token.map[1])
+
+    def parse(stop: int | None = None) -> list[Token]:
+        tokens = parser.parse("\n".join(lines[base:stop]), env)
+        if base:
+            for token in tokens:
+                if token.map:
+                    token.map = [token.map[0] + base, token.map[1] + base]
+        return tokens
+
+    while True:
+        tokens = parse()
+        swallowing = _unclosed_html(tokens)
+        if swallowing is not None and recoveries < _MAX_RECOVERIES:
+            recoveries += 1
+            bad = tokens[swallowing].map[0]
+            issues.append(
+                Issue(
+                    "unclosed_html",
+                    f"HTML block opened here is never closed: {lines[bad].strip()[:60]!r}; read as text",
+                    path,
+                    bad + 1,
+                    severity="warning",
+                )
             )
+            lines[bad] = "\\" + lines[bad].lstrip()
+            # After a blank line, a top-level block is read alike whatever follows it.
+            if tokens[swallowing].level == 0 and (bad == base or not lines[bad - 1].strip()):
+                report_deep(tokens[:swallowing])
+                done.extend(tokens[:swallowing])
+                base = bad
+            continue
+        if swallowing is not None:
+            issues.append(
+                Issue(
+                    "unclosed_html",
+                    f"HTML block opened here is never closed, after {_MAX_RECOVERIES} others: "
+                    "the rest of the file is not read",
+                    path,
+                    tokens[swallowing].map[0] + 1,
+                    severity="error",
+                )
+            )
+        report_deep(tokens)
+        deep = [t for t in tokens if t.level >= _MAX_NESTING - 1 and t.map]
+        if not deep:
+            return done + tokens
+        start = deep[-1].map[0]
+        resume = next(
+            (
+                i
+                for i in range(start + 1, len(lines))
+                if lines[i][:1] not in ("", " ", "\t", ">") and not lines[i - 1].strip()
+            ),
+            None,
         )
-        lines = lines[:bad] + ["\\" + lines[bad].lstrip()] + lines[bad + 1 :]
-    deep = next((t for t in tokens if t.level >= _MAX_NESTING - 1 and t.map), None)
-    if deep is None:
-        return tokens
-    start = deep.map[0]
-    resume = next(
-        (
-            i
-            for i in range(start + 1, len(lines))
-            if lines[i][:1] not in ("", " ", "\t", ">") and not lines[i - 1].strip()
-        ),
-        None,
-    )
-    issues.append(
-        Issue(
-            "too_deep",
-            f"nesting deeper than {_MAX_NESTING} levels; the deeper part is not read",
-            path,
-            offset + start + 1,
-            severity="error",
-        )
-    )
-    if resume is None:
-        return tokens
-    head = parser.parse("\n".join(lines[:resume]))
-    tail = _parse_resilient(lines[resume:], path, issues, offset + resume, parser)
-    for token in tail:  # token lines are relative to the part they were parsed from
-        if token.map:
-            token.map = [token.map[0] + resume, token.map[1] + resume]
-    return head + tail
+        last = max(t.map[0] for t in tokens if t.map)
+        if resume is None or last >= resume:  # markdown-it read on past it (a block quote)
+            return done + tokens
+        if recoveries >= _MAX_RECOVERIES:
+            issues.append(
+                Issue(
+                    "too_deep",
+                    f"more than {_MAX_RECOVERIES} blocks nested too deep or never closed: "
+                    f"the rest of the file, from line {resume + 1}, is not read",
+                    path,
+                    resume + 1,
+                    severity="error",
+                )
+            )
+            return done + tokens
+        recoveries += 1
+        done.extend(parse(resume))
+        base = reported = resume
 
 
 def parse_markdown(
@@ -482,8 +587,8 @@ def parse_markdown(
     given = front
     front = dict(given or {})
     for token in tokens:
-        if token.type == "html_block" and (match := _URL_COMMENT.search(token.content)):
-            url = match.group(1).rstrip("#")
+        if token.type == "html_block" and "-->" in token.content and (found := _url_comment(token.content)):
+            url = found.rstrip("#")
             break
     if tokens and tokens[0].type == "front_matter" and given is None:
         try:
@@ -640,8 +745,10 @@ def _statement_refs(inline: Token, marker: bool, line: int) -> list[Ref]:
     text, links = _statement(inline)
     start = _PREREQ_MARKER.match(text).end() if marker and _PREREQ_MARKER.match(text) else 0
     found: list[Ref] = []
+    counted, item_line = 0, line  # lines counted on from the last item, not from the start each time
     for item in _split_terms(text, start):
-        item_line = line + text.count("\n", 0, item.start())
+        item_line += text.count("\n", counted, item.start())
+        counted = item.start()
         placeholders = _PLACEHOLDER.findall(item.group())
         if placeholders:
             for index in placeholders:
@@ -681,11 +788,23 @@ def _front_matter_prerequisites(front: dict, token: Token | None) -> list[Ref]:
             return []
         return [part for part in _PREREQ_SEPARATORS.split(str(value)) if part.strip()]
 
+    # Each name's line: the first from the key's that holds it, found in the text after the
+    # key (scanning the lines for each name was quadratic in a long list). The searches
+    # share a budget linear in that text; past it, a name is put on the key's line.
+    after = "\n".join(lines[key_at:])
+    starts = [0]
+    for line in lines[key_at:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    budget = 1_000_000 + 8 * len(after)
+    found: dict[str, int] = {}
     refs: list[Ref] = []
     for name in names(front[key]):
         name = name.strip()
-        at = next((n for n in range(key_at, len(lines)) if name in lines[n]), key_at)
-        refs.append(_name_ref(name, base + at))
+        if name not in found:
+            at = after.find(name) if len(after) <= budget and "\n" not in name else -1
+            budget -= len(after) if at < 0 else at + len(name)
+            found[name] = key_at + (bisect_right(starts, at) - 1 if at >= 0 else 0)
+        refs.append(_name_ref(name, base + found[name]))
     return refs
 
 

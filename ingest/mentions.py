@@ -11,6 +11,8 @@ of its last word (``queries``, ``indexes``, ``LLMs``), see :func:`inflections`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kg.labels import detect_lang
@@ -39,6 +41,7 @@ def _is_word_char(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
 
+_CHUNK = 1 << 16  # characters of a segment scanned at once (see MentionMatcher.iter_find)
 _LAST_WORD = re.compile(r"[A-Za-z]+$")
 # A bare URL is an address, not prose: ".../Comparison_of_video_codecs" mentions no codec.
 _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
@@ -114,14 +117,15 @@ class MentionMatcher:
         for form, found in plurals.items():
             if found and _fold(form) not in taken:  # a label that is itself a plural wins
                 keys.setdefault((form, found[0]), (True, found[1]))
-        # exact -> (automaton, (whole_word, target) of each of its patterns, by pattern number)
-        self._automata: dict[bool, tuple[ahocorasick_rs.AhoCorasick, list[tuple[bool, str]]]] = {}
+        # exact -> (automaton, (whole_word, target) of each of its patterns by pattern number, longest length)
+        self._automata: dict[bool, tuple[ahocorasick_rs.AhoCorasick, list[tuple[bool, str]], int]] = {}
         for exact in (False, True):
             patterns = [(key, found) for (key, is_exact), found in keys.items() if is_exact == exact]
             if patterns:
                 automaton = ahocorasick_rs.AhoCorasick([key for key, _ in patterns],
                                                        matchkind=ahocorasick_rs.MatchKind.Standard)
-                self._automata[exact] = (automaton, [found for _, found in patterns])
+                longest = max(len(key) for key, _ in patterns)
+                self._automata[exact] = (automaton, [found for _, found in patterns], longest)
 
     def find(self, text: str, start: int = 0, end: int | None = None, *, folded: str | None = None) -> list[Mention]:
         """Non-overlapping mentions in ``text[start:end]``, leftmost then longest; none in bare URLs.
@@ -134,28 +138,40 @@ class MentionMatcher:
         >>> [m.text for m in matcher.find("see https://example.org/List_of_codecs, Gos, goes, codecsx, dbmss")]
         []
         """
+        return list(self.iter_find(text, start, end, folded=folded))
+
+    def iter_find(self, text: str, start: int = 0, end: int | None = None, *,
+                  folded: str | None = None) -> Iterator[Mention]:
+        """``find``, one mention at a time, reading the text ``_CHUNK`` characters at a time:
+        a whole segment's matches at once took a gigabyte for one line of 20 MB."""
         end = len(text) if end is None else min(end, len(text))  # a segment may run into stripped trailing space
         if start >= end or not self._automata:
-            return []
+            return
         folded = _fold(text) if folded is None else folded
         urls = [(m.start(), m.end()) for m in _URL.finditer(text, start, end)]
-        candidates: list[tuple[int, int, str]] = []
-        for exact, (automaton, found) in self._automata.items():
-            scanned = (text if exact else folded)[start:end]
-            for pattern, first, stop in automaton.find_matches_as_indexes(scanned, overlapping=True):
-                whole_word, target = found[pattern]
-                i, stop = first + start, stop + start
-                if whole_word and (
-                    (i > 0 and _is_word_char(text[i - 1])) or (stop < len(text) and _is_word_char(text[stop]))
-                ):
-                    continue
-                if urls and any(a <= i < b for a, b in urls):
-                    continue
-                candidates.append((i, i - stop, target))
-        found_mentions: list[Mention] = []
+        url_starts = [a for a, _ in urls]
         position = start
-        for i, negative_length, target in sorted(candidates):
-            if i >= position:
-                found_mentions.append(Mention(i, i - negative_length, target, text[i:i - negative_length]))
-                position = i - negative_length
-        return found_mentions
+        for chunk in range(start, end, _CHUNK):
+            # Matches starting in this chunk, read with room for the longest pattern after it.
+            stop_at = min(chunk + _CHUNK, end)
+            candidates: list[tuple[int, int, str]] = []
+            for exact, (automaton, found, longest) in self._automata.items():
+                scanned = (text if exact else folded)[chunk:min(stop_at + longest, end)]
+                for pattern, first, stop in automaton.find_matches_as_indexes(scanned, overlapping=True):
+                    i, stop = first + chunk, stop + chunk
+                    if i >= stop_at:
+                        continue
+                    whole_word, target = found[pattern]
+                    if whole_word and (
+                        (i > 0 and _is_word_char(text[i - 1])) or (stop < len(text) and _is_word_char(text[stop]))
+                    ):
+                        continue
+                    # The URL starting last at or before i (they never overlap): a scan of every
+                    # URL at each match was quadratic in a segment of many URLs.
+                    if urls and (at := bisect_right(url_starts, i)) and i < urls[at - 1][1]:
+                        continue
+                    candidates.append((i, i - stop, target))
+            for i, negative_length, target in sorted(candidates):
+                if i >= position:
+                    yield Mention(i, i - negative_length, target, text[i:i - negative_length])
+                    position = i - negative_length

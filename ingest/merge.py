@@ -31,6 +31,10 @@ from kg.model import Issue, Label
 
 from .markdown import Entry
 
+# Groups sharing a Japanese label that a group kept apart tries to join, and label pairs
+# compared word by word for two groups: far beyond any glossary, bounds for one made to be slow.
+_MAX_TRIED = 20
+_MAX_PAIRS = 2_500
 # Words too general to show that two English labels name the same thing.
 _GENERIC = {"learn", "model", "netwo", "funct", "layer", "algor", "metho", "data", "proce", "syste", "the", "of", "and"}
 
@@ -57,12 +61,39 @@ def english_labels_related(a: str, b: str) -> bool:
     return bool(_stems(a) & _stems(b))
 
 
+def _letters(text: str) -> str:
+    """What ``is_abbreviation_of`` reads of a short label: its ASCII letters, lower case."""
+    return re.sub(r"[^A-Za-z]", "", text).lower()
+
+
+def _initials(text: str) -> set[str]:
+    """The abbreviations ``is_abbreviation_of`` accepts for a long label: its initials'
+    prefixes of two letters or more."""
+    words = [w for w in re.split(r"[\s\-]+", text) if w]
+    if len(words) < 2:
+        return set()
+    initials = "".join(w[0].lower() for w in words if w[0].isalpha())
+    return {initials[:n] for n in range(2, len(initials) + 1)}
+
+
 class _Groups:
-    """Union-find over entry indices, with each root's English labels."""
+    """Union-find over entry indices, with what each root's English labels are compared by.
+
+    Two groups are compatible when an English label of one is related to one of the other
+    (``english_labels_related``). Comparing every label of one with every label of the
+    other was quadratic when thousands of headings share a label; each rule is read off
+    sets kept per group instead: shared stems, an abbreviation among the initials, and
+    (pair by pair, only for labels without a stem, such as "Model") word containment.
+    """
 
     def __init__(self, entries: list[Entry]) -> None:
         self.parent = list(range(len(entries)))
         self.english = [{l.text for l in e.labels if l.lang == "en"} for e in entries]
+        self.stems = [set().union(*map(_stems, texts)) for texts in self.english]
+        self.letters = [{_letters(t) for t in texts} - {""} for texts in self.english]
+        self.initials = [set().union(*map(_initials, texts)) for texts in self.english]
+        self.stemless = [{normalize(t) for t in texts if not _stems(t)} for texts in self.english]
+        self.normal = [{normalize(t) for t in texts} for texts in self.english]
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -71,15 +102,35 @@ class _Groups:
         return i
 
     def compatible(self, a: int, b: int) -> bool:
-        ea, eb = self.english[a], self.english[b]
-        if not ea or not eb:
+        if not self.english[a] or not self.english[b]:
             return True
-        return any(english_labels_related(x, y) for x in ea for y in eb)
+        if not self.stems[a].isdisjoint(self.stems[b]):  # a shared stem, or one label holding another
+            return True
+        if not self.letters[a].isdisjoint(self.initials[b]) or not self.letters[b].isdisjoint(self.initials[a]):
+            return True  # an abbreviation (``is_abbreviation_of`` wants two letters at least)
+        return self._contained(a, b) or self._contained(b, a)
+
+    def _contained(self, a: int, b: int) -> bool:
+        """Whether a label of ``a`` without stems is, as words, in a label of ``b``: a label
+        with a stem that another holds gives them that stem to share."""
+        pairs = 0
+        for inner in self.stemless[a]:
+            for outer in self.normal[b]:
+                if inner == outer or f" {inner} " in f" {outer} ":
+                    return True
+                pairs += 1
+                if pairs >= _MAX_PAIRS:  # only in a glossary made to be slow
+                    return False
+        return False
 
     def union(self, a: int, b: int) -> None:
         a, b = sorted((a, b))  # the earlier entry stays the root: stable results
         self.parent[b] = a
-        self.english[a] |= self.english[b]
+        for sets in (self.english, self.stems, self.letters, self.initials, self.stemless, self.normal):
+            if len(sets[a]) < len(sets[b]):  # the smaller set into the larger
+                sets[a], sets[b] = sets[b], sets[a]
+            sets[a] |= sets[b]
+            sets[b] = set()
 
 
 def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
@@ -94,16 +145,23 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
     groups = _Groups(entries)
     # English labels first (rule 1), then Japanese (rule 2).
     for (lang, _key), members in sorted(by_label.items(), key=lambda kv: kv[0][0] != "en"):
-        for other in members[1:]:
+        for position, other in enumerate(members[1:], 1):
             a, b = groups.find(members[0]), groups.find(other)
             if a != b and (lang == "en" or groups.compatible(a, b)):
                 groups.union(a, b)
             elif a != b:
-                # Try to join any already-compatible group that shares this label.
-                for candidate in members[: members.index(other)]:
+                # Try to join any already-compatible group that shares this label: each group
+                # once, the first _MAX_TRIED of them (thousands of headings can share a label).
+                tried: set[int] = set()
+                for candidate in members[:position]:
                     root = groups.find(candidate)
-                    if root != b and groups.compatible(root, b):
+                    if root in tried or root == b:
+                        continue
+                    if groups.compatible(root, b):
                         groups.union(root, b)
+                        break
+                    tried.add(root)
+                    if len(tried) >= _MAX_TRIED:
                         break
 
     clusters: dict[int, list[int]] = defaultdict(list)
@@ -113,9 +171,12 @@ def group_entries(entries: list[Entry]) -> tuple[list[list[int]], list[Issue]]:
 
     issues: list[Issue] = []
     for (_lang, key), members in by_label.items():
-        roots = sorted({groups.find(i) for i in members})
+        first_of: dict[int, int] = {}  # root -> its first member (members are in entry order)
+        for i in members:
+            first_of.setdefault(groups.find(i), i)
+        roots = sorted(first_of)
         if len(roots) > 1:
-            firsts = [min(i for i in members if groups.find(i) == root) for root in roots]
+            firsts = [first_of[root] for root in roots]
             label = next(l.text for l in entries[firsts[0]].labels if normalize(l.text) == key)
             names = "; ".join(f"{entries[i].heading} ({entries[i].file}:{entries[i].line})" for i in firsts)
             issues.append(

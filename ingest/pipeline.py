@@ -26,6 +26,39 @@ from .synonyms import merge_redirects
 
 Progress = Callable[[int, int, str], None]
 
+#: Links (and mentions) kept from one definition to one term, and from one file, each with
+#: its sentence of evidence (up to kg.labels.EVIDENCE_CHARS). The corpus's most are 9 and
+#: 151; a definition naming one term a million times made a million links, and a store of
+#: 750 MB from a file of 20; a file naming 10,000 terms 190 times each, 440 MB and 2.7 GB.
+MAX_LINKS_PER_TARGET = 100
+MAX_LINKS_PER_FILE = 100_000
+
+
+class _LinkBudget:
+    """Counts the links kept, by definition and target and by file; remembers the first not kept."""
+
+    def __init__(self) -> None:
+        self.per_file: defaultdict[str, int] = defaultdict(int)
+        self.file_cut: dict[str, int] = {}  # file -> line of its first link not kept
+        self.definition()
+
+    def definition(self) -> None:
+        """Start counting the links of another definition."""
+        self.per_target: defaultdict[str, int] = defaultdict(int)
+        self.target_cut: dict[str, int] = {}  # target -> line of the first link to it not kept
+
+    def take(self, file: str, target: str, line: int) -> bool:
+        """Whether one more link, to ``target`` at ``file:line``, is kept."""
+        if self.per_file[file] >= MAX_LINKS_PER_FILE:
+            self.file_cut.setdefault(file, line)
+            return False
+        self.per_target[target] += 1
+        if self.per_target[target] > MAX_LINKS_PER_TARGET:
+            self.target_cut.setdefault(target, line)
+            return False
+        self.per_file[file] += 1
+        return True
+
 
 @dataclass
 class IngestResult:
@@ -88,11 +121,27 @@ def ingest_paths(
     result.issues.extend(dialect_issues)
     for file in parsed:
         result.issues.extend(file.issues)
+        if len(file.entries) > settings.max_terms_per_file:
+            result.issues.append(_too_many_terms(file, settings.max_terms_per_file))
+            file.entries = []
     _build_concepts(parsed, result)
     for overrides in corrections:  # the author's word wins over every source
         result.issues.extend(overrides.issues)
         result.issues.extend(apply_overrides(result.concepts, overrides))
     return result
+
+
+def _too_many_terms(file: ParsedFile, limit: int) -> Issue:
+    """The file is not read: every stage after parsing costs time and memory per term, and
+    a file of 20 MB can hold 200,000 headings (four minutes and 2.8 GB to ingest)."""
+    return Issue(
+        "too_many_terms",
+        f"file has {len(file.entries):,} terms, over the limit of {limit:,} (KG_MAX_TERMS_PER_FILE); "
+        f"not read (term {limit + 1:,} is here)",
+        file.path,
+        file.entries[limit].line,
+        severity="error",
+    )
 
 
 def _import_skos(item: InputFile, text: str, result: IngestResult, settings: Settings) -> None:
@@ -168,8 +217,17 @@ class _Resolver:
                 self.by_file_anchor.setdefault((entry.file, anchor), entry)
                 self.by_anchor[anchor].append(entry)
         self.files = sorted(self.by_file)
+        # Each file under each of its path tails ("b.md", "a/b.md"): a link is looked up by
+        # its tails rather than by comparing it with every file.
+        self.by_tail: dict[str, list[str]] = defaultdict(list)
+        for file in self.files:
+            parts = file.split("/")
+            for n in range(1, len(parts) + 1):
+                self.by_tail["/".join(parts[-n:])].append(file)
         self.label_index = label_index
         self.entry_concept = entry_concept
+        self._headings: dict[str, dict[str, Entry]] = {}  # file -> normalised heading -> its first entry
+        self._one_concept: dict[str, bool] = {}  # file -> whether all its entries are one concept
 
     def _file_for(self, href_path: str, here: str) -> str | None:
         if not href_path:
@@ -180,8 +238,7 @@ class _Resolver:
         # Published URLs (…/output/ai/deep-learning.md): the longest matching path suffix.
         parts = PurePosixPath(href_path).parts
         for n in range(len(parts), 0, -1):
-            tail = "/".join(parts[-n:])
-            matches = [f for f in self.files if f == tail or f.endswith("/" + tail)]
+            matches = self.by_tail.get("/".join(parts[-n:]), ())
             if len(matches) == 1:
                 return matches[0]
         return None
@@ -234,15 +291,22 @@ class _Resolver:
         if entries := self.by_id.get(key):
             return self.entry_concept[entries[0].key]
         for entry in self.by_stem.get(key, []):  # a page of many terms is named by none of them
-            if len({self.entry_concept[e.key] for e in self.by_file[entry.file]}) == 1:
+            one = self._one_concept.get(entry.file)
+            if one is None:
+                one = self._one_concept[entry.file] = len(
+                    {self.entry_concept[e.key] for e in self.by_file[entry.file]}) == 1
+            if one:
                 return self.entry_concept[entry.key]
         return self._by_label(name) or self._by_label(name.replace("-", " ").replace("_", " "))
 
     def _in_file(self, file: str, heading: str) -> str | None:
-        for entry in self.by_file.get(file, []):
-            if normalize(entry.heading) == normalize(heading):
-                return self.entry_concept[entry.key]
-        return None
+        headings = self._headings.get(file)
+        if headings is None:
+            headings = self._headings[file] = {}
+            for entry in self.by_file.get(file, []):
+                headings.setdefault(normalize(entry.heading), entry)
+        entry = headings.get(normalize(heading))
+        return self.entry_concept[entry.key] if entry else None
 
 
 def _page_name(file: str) -> str:
@@ -354,9 +418,11 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
     )
     links_mode = {file.path: file.has_term_links for file in parsed}
 
+    budget = _LinkBudget()
     for entry in entries:
         concept = by_id[entry_concept[entry.key]]
         linked: set[str] = set()
+        budget.definition()
         for ref in entry.refs:
             if not _is_internal(ref):
                 continue
@@ -387,6 +453,8 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                 )
                 continue
             linked.add(target)
+            if not budget.take(entry.file, target, ref.line):
+                continue
             concept.links.append(
                 Link(
                     target,
@@ -398,7 +466,8 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
             )
         folded = fold(entry.definition)
         for segment in entry.segments:
-            for mention in matcher.find(entry.definition, segment.start, segment.end, folded=folded):
+            source = Source(entry.file, segment.line, entry.url)  # one per segment: a long one has thousands
+            for mention in matcher.iter_find(entry.definition, segment.start, segment.end, folded=folded):
                 if mention.target == concept.id:
                     continue
                 # In a page that links its terms, an unlinked mention is reported (once per
@@ -416,15 +485,40 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
                             severity="info",
                         )
                     )
+                if not budget.take(entry.file, mention.target, segment.line):
+                    continue
                 concept.links.append(
                     Link(
                         mention.target,
                         "mention",
                         mention.text,
                         entry.sentence_at(mention.start, mention.end),
-                        Source(entry.file, segment.line, entry.url),
+                        source,
                     )
                 )
+        entry.forget_sentences()
+        for target, line in budget.target_cut.items():
+            result.issues.append(
+                Issue(
+                    "repeated_link",
+                    f"definition of {concept.name!r} names {by_id[target].name!r} {budget.per_target[target]} "
+                    f"times; the first {MAX_LINKS_PER_TARGET} are kept as links",
+                    entry.file,
+                    line,
+                    (concept.id, target),
+                    severity="info",
+                )
+            )
+    for file, line in budget.file_cut.items():
+        result.issues.append(
+            Issue(
+                "too_many_links",
+                f"file makes more than {MAX_LINKS_PER_FILE:,} links and mentions; those from here on are not kept",
+                file,
+                line,
+                severity="warning",
+            )
+        )
     _resolve_prerequisites(entries, by_id, entry_concept, resolver, label_index, result)
     result.concepts.extend(concepts)
 

@@ -28,6 +28,7 @@ _REDIRECTS = (
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _QUOTES = "「」『』\"'“”‘’`*[] "
 _SENTENCE_BREAK = re.compile(r"[。！？]|[.!?]\s")
+_MAX_SHARED = 100  # headings sharing a Japanese label a synonym may name
 
 
 def redirect_target(definition: str) -> str | None:
@@ -78,12 +79,13 @@ def merge_redirects(entries: list[Entry]) -> tuple[set[str], list[Issue]]:
             by_label[normalize(label.text)].append(entry)
     redirects: set[str] = set()
     issues: list[Issue] = []
+    shared: dict[str, bool] = {}
     for entry in entries:
         name = redirect_target(entry.definition)
         if name is None:
             continue
         names = [name] + [ref.target.partition("#")[0].strip() for ref in entry.refs if ref.kind == "wikilink"]
-        found = _find_target(entry, names, by_label)
+        found = _find_target(entry, names, by_label, shared)
         if isinstance(found, str):
             issues.append(
                 Issue(
@@ -101,6 +103,8 @@ def merge_redirects(entries: list[Entry]) -> tuple[set[str], list[Issue]]:
             added += [l for l in target.labels if l.lang == "en"][:1]
         own = {normalize(l.text) for l in entry.labels}
         entry.labels += [l for l in added if normalize(l.text) not in own]
+        for key in own:  # the labels it shares no longer say what they said
+            shared.pop(key, None)
         entry.definition, entry.segments, entry.refs = "", [], []
         redirects.add(entry.key)
         issues.append(
@@ -116,22 +120,40 @@ def merge_redirects(entries: list[Entry]) -> tuple[set[str], list[Issue]]:
     return redirects, issues
 
 
-def _find_target(entry: Entry, names: list[str], by_label: dict[str, list[Entry]]) -> tuple[Label, Entry] | str:
-    """The label and entry a redirect names, or why there is none."""
+def _find_target(entry: Entry, names: list[str], by_label: dict[str, list[Entry]],
+                 shared: dict[str, bool] | None = None) -> tuple[Label, Entry] | str:
+    """The label and entry a redirect names, or why there is none.
+
+    ``shared``: whether each Japanese label names unrelated terms, as found for earlier redirects.
+    """
+    shared = {} if shared is None else shared
     for name in names:
         for text in dict.fromkeys([name, *split_labels(name)]):
             key = normalize(text)
-            matches = [e for e in by_label.get(key, []) if e is not entry]
-            if not matches:
+            candidates = by_label.get(key, [])
+            first = next((e for e in candidates[:2] if e is not entry), None)
+            if first is None:
                 continue
-            label = next(l for l in matches[0].labels if normalize(l.text) == key)
-            english = [[l.text for l in e.labels if l.lang == "en"] for e in matches]
-            # A Japanese label shared by unrelated terms (正規化) cannot say which one is meant.
-            if label.lang != "en" and any(
-                a and b and not any(english_labels_related(x, y) for x in a for y in b)
-                for a in english
-                for b in english
-            ):
-                return "names several terms"
-            return label, matches[0]
+            label = next(l for l in first.labels if normalize(l.text) == key)
+            # A Japanese label shared by unrelated terms (正規化) cannot say which one is meant;
+            # nor can one shared by more than _MAX_SHARED headings (comparing them all, for
+            # each synonym, was quadratic in a file made to be slow).
+            if label.lang != "en":
+                if len(candidates) > _MAX_SHARED + 1:
+                    return "names several terms"
+                if any(e is entry for e in candidates):
+                    several = _unrelated([e for e in candidates if e is not entry])
+                elif (several := shared.get(key)) is None:
+                    several = shared[key] = _unrelated(candidates)
+                if several:
+                    return "names several terms"
+            return label, first
     return "names no term"
+
+
+def _unrelated(entries: list[Entry]) -> bool:
+    """Whether two of ``entries`` have English labels and none of them related."""
+    english = [[l.text for l in e.labels if l.lang == "en"] for e in entries]
+    return any(
+        a and b and not any(english_labels_related(x, y) for x in a for y in b) for a in english for b in english
+    )

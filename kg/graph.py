@@ -8,13 +8,20 @@ import networkx as nx
 
 from kg.model import Concept
 
+#: Evidence sentences kept per edge, the first distinct ones (``count`` counts every link).
+#: Later layers show the first three and read all of them for prerequisite cues; a
+#: definition that names one term thousands of times would otherwise make each of its
+#: links scan a list as long as their number.
+MAX_EDGE_SENTENCES = 32
+
 
 def link_graph(concepts: Iterable[Concept]) -> nx.DiGraph:
     """Directed graph: an edge A -> B when A's definition links to or mentions B,
     or A is narrower than B (``kind="broader"``).
 
     Node attributes: ``name``. Edge attributes: ``kinds`` (set of link kinds),
-    ``count`` (how many times), ``sentences`` (evidence, in order, no repeats).
+    ``count`` (how many times), ``sentences`` (evidence, in order, no repeats, at most
+    ``MAX_EDGE_SENTENCES``).
     """
     graph = nx.DiGraph()
     concepts = list(concepts)
@@ -36,8 +43,9 @@ def link_graph(concepts: Iterable[Concept]) -> nx.DiGraph:
             else:
                 data["kinds"].add(link.kind)
                 data["count"] += 1
-                if link.sentence and link.sentence not in data["sentences"]:
-                    data["sentences"].append(link.sentence)
+                sentences = data["sentences"]
+                if link.sentence and len(sentences) < MAX_EDGE_SENTENCES and link.sentence not in sentences:
+                    sentences.append(link.sentence)
         for parent in concept.broader:
             if parent in graph and parent != concept.id:
                 if graph.has_edge(concept.id, parent):

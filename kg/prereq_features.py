@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -43,7 +44,7 @@ import networkx as nx
 import numpy as np
 
 from kg.dag_index import concatenated_ranges
-from kg.labels import first_sentence
+from kg.labels import Sentences, first_sentence
 from kg.labels import normalize as _normalize
 
 # Labels and sentences are normalised again for every pair they take part in; a hub
@@ -152,6 +153,13 @@ _EXAMPLE_AFTER = re.compile(
     r"^\s*[)）]?(?:\s*(?:や|、|,|，|・|と|及び|および|\bor\b|\band\b)\s*[^。.、,，をがはでに]{1,15}?)*"
     r"\s*,?\s*(?:など|等|といった|のような|etc)"
 )
+# ``_EXAMPLE_AFTER`` as read by ``_example_after``: a separator can also be part of an item
+# ("と", "・", " and "), so the regular expression tries every way to split a run of them,
+# and " and" sixteen times took 14 s. The same language, read once per position.
+_EXAMPLE_SEPARATOR = re.compile(r"や|、|,|，|・|と|及び|および|\bor\b|\band\b")
+_EXAMPLE_ITEM = re.compile(r"[^。.、,，をがはでに]*")
+_EXAMPLE_MARKER = re.compile(r"\s*,?\s*(?:など|等|といった|のような|etc)")
+_SPACES = re.compile(r"\s*")
 # The genus of a first sentence: "…を処理するニューラルネットワークです。", "A B-tree is a balanced X".
 _HEAD_AFTER = re.compile(r"^\s*[)）]?\s*(?:である|であり|です|のこと|。|$)")
 _HEAD_BEFORE = re.compile(r"\b(?:is|are)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}$")
@@ -239,47 +247,170 @@ def _forms_contain(outer: list, inner: list) -> bool:
     return False
 
 
-def _in_enumeration(lines: list[str], sentence: str, texts: set[str]) -> bool:
-    """Whether ``sentence`` is an item listed under a header ("- 主なモデル:" then
-    "  - CNN: ..."), or a bare list item that is little more than the term itself."""
-    for n, line in enumerate(lines):
-        if sentence and sentence in line:
-            item = normalize(line.strip(" -*\t0123456789."))
-            if any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts):
-                return True  # "- gem5", "- Dropout": an enumeration of kinds or examples
-            indent = len(line) - len(line.lstrip())
-            for previous in reversed(lines[:n]):
-                if len(previous) - len(previous.lstrip()) < indent:
-                    return previous.rstrip().endswith((":", "："))
-            return False
+def _example_after(after: str) -> bool:
+    """Whether ``_EXAMPLE_AFTER`` matches ``after``, in time linear in its length: the
+    positions where a run of (separator, item) can end are found each once.
+
+    >>> _example_after("やBF16など"), _example_after(" and" * 40), _example_after("を用いる。など")
+    (True, False, False)
+    """
+    spaces = _SPACES.match(after).end()
+    starts = {*range(spaces + 1)}
+    if spaces < len(after) and after[spaces] in ")）":
+        starts.add(spaces + 1)
+    seen, todo = set(starts), list(starts)
+    while todo:
+        at = todo.pop()
+        if _EXAMPLE_MARKER.match(after, at):
+            return True
+        separator = _EXAMPLE_SEPARATOR.match(after, _SPACES.match(after, at).end())
+        if separator is None:
+            continue
+        begin = separator.end()  # the item may start after any of the spaces that follow
+        last = min(_SPACES.match(after, begin).end() + 15, _EXAMPLE_ITEM.match(after, begin).end())
+        for end in range(begin + 1, last + 1):
+            if end not in seen:
+                seen.add(end)
+                todo.append(end)
     return False
 
 
-def _line_of(lines: list[str], sentence: str) -> str | None:
-    return next((line for line in lines if sentence and sentence in line), None)
+#: Characters each definition may search for evidence sentences (``_Reading``), beyond
+#: this many times its length: plenty for every glossary seen, and linear for any.
+_SEARCH_BUDGET = (1_000_000, 8)
+# Where str.splitlines cuts a line: a sentence holding one of these stands on no line.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int) -> Use:
-    """How ``user``'s definition uses ``used`` (``sentences``: those holding the references)."""
-    texts = {normalize(link.text) for link in user.links if link.target == used.id and link.text}
+class _Reading:
+    """One definition, read once for all the terms it uses (see ``use_evidence``).
+
+    An evidence sentence is looked for in the definition's text, from its start to where
+    the sentence itself stands (found in an index of the definition's sentences, see
+    ``kg.labels.Sentences.pieces``), and the header of its list is found from a table of
+    every line's header: looking through every line for each sentence of each term used
+    was quadratic in a long definition. The searches share a budget linear in the
+    definition's length: past it (only ever in hostile input), a sentence is taken to be
+    where it stands, and in the first sentence when it stands there. A window of a long
+    sentence (``kg.labels.EVIDENCE_CHARS``) is always taken where it stands.
+    """
+
+    def __init__(self, concept: Concept, wanted: set[str] | None = None) -> None:
+        """Args:
+        concept: the concept whose definition uses other terms.
+        wanted: the evidence sentences that will be asked for (default: every one).
+        """
+        self.concept = concept
+        self.text = concept.definition_text
+        self.lines = self.text.splitlines()
+        self.starts: list[int] = []  # where each line starts in ``text``
+        at = 0
+        for kept in self.text.splitlines(keepends=True):
+            self.starts.append(at)
+            at += len(kept)
+        # The first sentence, not the first line: a one-line definition often goes on with
+        # usage notes ("…割合。F値に影響。") that say nothing about its genus.
+        self.first = _normalize(first_sentence(self.lines[0])) if self.lines else ""
+        self.texts: dict[str, set[str]] = defaultdict(set)  # target -> normalised texts of the links to it
+        for link in concept.links:
+            if link.text:
+                self.texts[link.target].add(normalize(link.text))
+        # sentence -> where it first stands in ``text``, whether in the first sentence, whether a window
+        self.where: dict[str, tuple[int, bool, bool]] = {}
+        offset = 0  # definitions are joined by a blank line (``Concept.definition_text``)
+        for number, text in enumerate(d.text for d in concept.definitions if d.text):
+            for left, begin, piece, window in Sentences(text).pieces():
+                if piece and piece not in self.where and (wanted is None or piece in wanted):
+                    self.where[piece] = (offset + begin, number == 0 and left == 0, window)
+            offset += len(text) + 2
+        self.budget = _SEARCH_BUDGET[0] + _SEARCH_BUDGET[1] * len(self.text)
+        self._found: dict[str, int | None] = {}
+        self._items: dict[int, str] = {}
+        self._headers: list[int] | None = None
+
+    def _line_at(self, position: int) -> int:
+        return bisect_right(self.starts, position) - 1
+
+    def line_of(self, sentence: str) -> int | None:
+        """The first line that holds ``sentence``, if any."""
+        if sentence in self._found:
+            return self._found[sentence]
+        stands = self.where.get(sentence)
+        if stands and stands[2]:
+            line = self._line_at(stands[0])
+        elif not sentence or _LINE_BREAKS.search(sentence):
+            line = None
+        else:
+            stop = stands[0] + len(sentence) if stands else len(self.text)
+            if stop <= self.budget:
+                self.budget -= stop
+                at = self.text.find(sentence, 0, stop)
+                line = None if at < 0 else self._line_at(at)
+            else:
+                line = self._line_at(stands[0]) if stands else None
+        self._found[sentence] = line
+        return line
+
+    def in_first(self, sentence: str, folded: str) -> bool:
+        """Whether ``sentence`` (``folded``: normalised) is, or is in, the first sentence."""
+        if not self.first:
+            return False
+        stands = self.where.get(sentence)
+        if stands and stands[2] or len(self.first) > self.budget:
+            return bool(stands and stands[1])
+        self.budget -= len(self.first)
+        return folded in self.first or self.first in folded
+
+    def _header(self, n: int) -> int | None:
+        """The nearest line above ``n`` indented less than it, if any."""
+        if self._headers is None:
+            self._headers, stack = [], []  # stack: lines, each indented more than the one below it
+            for number, line in enumerate(self.lines):
+                indent = len(line) - len(line.lstrip())
+                while stack and stack[-1][0] >= indent:
+                    stack.pop()
+                self._headers.append(stack[-1][1] if stack else -1)
+                stack.append((indent, number))
+        header = self._headers[n]
+        return None if header < 0 else header
+
+    def in_enumeration(self, n: int | None, texts: set[str]) -> bool:
+        """Whether line ``n`` is an item listed under a header ("- 主なモデル:" then
+        "  - CNN: ..."), or a bare list item that is little more than the term itself."""
+        if n is None:
+            return False
+        item = self._items.get(n)
+        if item is None:
+            item = self._items[n] = _normalize(self.lines[n].strip(" -*\t0123456789."))
+        if any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts):
+            return True  # "- gem5", "- Dropout": an enumeration of kinds or examples
+        header = self._header(n)
+        return header is not None and self.lines[header].rstrip().endswith((":", "："))
+
+
+def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
+                 reading: _Reading | None = None) -> Use:
+    """How ``user``'s definition uses ``used`` (``sentences``: those holding the references).
+
+    ``reading``: ``user``'s definition already read (``_Reading``), when it uses several terms.
+    """
+    reading = reading or _Reading(user, set(sentences))
+    texts = set(reading.texts.get(used.id, ()))
     texts |= {normalize(l.text) for l in used.labels}
     texts.discard("")
-    lines = user.definition_text.splitlines()
-    # The first sentence, not the first line: a one-line definition often goes on with
-    # usage notes ("…割合。F値に影響。") that say nothing about its genus.
-    first = normalize(first_sentence(lines[0])) if lines else ""
+    ordered = sorted(texts, key=lambda t: (-len(t), t))  # longest first; one order in every process
     use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
     nested = bool(sentences)
     strongest = 0
     for sentence in sentences:
         folded = normalize(sentence)
-        line = _line_of(lines, sentence)
+        n = reading.line_of(sentence)
         table = " | " in sentence  # a table row: an enumeration, never a definition
-        if (line is None or not line.startswith((" ", "\t"))) and not table:
+        if (n is None or not reading.lines[n].startswith((" ", "\t"))) and not table:
             nested = False  # a top-level line; indented lines and table rows are details
-        in_first = bool(first) and (folded in first or first in folded)
-        listed = _in_enumeration(lines, sentence, texts)
-        for text in sorted(texts, key=lambda t: (-len(t), t)):  # longest first; one order in every process
+        in_first = reading.in_first(sentence, folded)
+        listed = reading.in_enumeration(n, texts)
+        for text in ordered:
             at = folded.find(text)
             if at < 0:
                 continue
@@ -298,7 +429,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int)
             if not found & {"genus", "base", "fixes", "derived"}:
                 if listed:
                     found.add("listed")
-                if _EXAMPLE_CONTEXT.search(before) or _EXAMPLE_AFTER.match(after):
+                if _EXAMPLE_CONTEXT.search(before) or _example_after(after):
                     found.add("example")
             if in_first:
                 found.add("first")
@@ -476,12 +607,17 @@ def extract(glossary: Glossary) -> Candidates:
     a_links_b = np.zeros(len(pairs), dtype=bool)
     b_links_a = np.zeros(len(pairs), dtype=bool)
     sentence_of: dict[tuple[str, str], str] = {}
+    reading: _Reading | None = None  # the definition of the user of the edges being read
     for user, used, data in links.edges(data=True):
         n = index[(user, used) if user < used else (used, user)]
         (a_links_b if user < used else b_links_a)[n] = True
         if "broader" in data["kinds"] and len(data["kinds"]) == 1:
             continue
-        use = use_evidence(concepts[user], concepts[used], data.get("sentences") or [], int(data.get("count") or 1))
+        if reading is None or reading.concept is not concepts[user]:  # edges come user by user
+            wanted = {s for d in links[user].values() for s in d.get("sentences") or ()}
+            reading = _Reading(concepts[user], wanted)
+        use = use_evidence(concepts[user], concepts[used], data.get("sentences") or [], int(data.get("count") or 1),
+                           reading)
         sentence_of[(user, used)] = use.sentence
         vector = use.vector()
         if user < used:  # a uses b: how p uses c in (a, b), how c uses p in (b, a)

@@ -48,6 +48,7 @@ def settings_fingerprint(settings: Settings) -> dict[str, Any]:
         "max_file_bytes": settings.max_file_bytes,
         "max_labels_per_heading": settings.max_labels_per_heading,
         "max_heading_chars": settings.max_heading_chars,
+        "max_terms_per_file": settings.max_terms_per_file,
         "dialect": settings.dialect,  # another dialect reads the same files otherwise
         # What the dense index is built with: another model or layout means re-embedding.
         "semantic_index": settings.semantic_index,

@@ -91,8 +91,13 @@ def rewrite(
     replace: Callable[[re.Match[str]], str],
     *,
     in_code: bool = False,
+    closer: str | re.Pattern[str] | None = None,
 ) -> str:
     """Replace every match of ``pattern`` outside code with ``replace(match)``, keeping line numbers.
+
+    ``closer``: what every match ends with, when it has to be looked for. Nothing after its
+    last occurrence is searched: a ``.*?`` from each opener left open reads to the end of
+    the page, and a page of them took time in the square of its length.
 
     A match that spans lines and is replaced by fewer lines would pull every later line
     up; the lines it owes are added at the next blank line instead, where extra blank
@@ -101,11 +106,18 @@ def rewrite(
     >>> rewrite("a {x\\ny} b\\nc\\n\\nd", re.compile(r"\\{.*?\\}", re.S), lambda m: "X")
     'a X b\\nc\\n\\n\\nd'
     """
+    end = len(text)
+    if isinstance(closer, str):
+        end = text.rfind(closer) + len(closer) if closer in text else 0
+    elif closer is not None:
+        end = max((m.end() for m in closer.finditer(text)), default=0)
+    if not end:
+        return text
     protected = [] if in_code else code_spans(text)
     parts: list[str] = []
     debts: list[tuple[int, int]] = []
     last, length, p = 0, 0, 0
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(text, 0, end):
         while p < len(protected) and protected[p][1] <= match.start():
             p += 1
         if p < len(protected) and protected[p][0] < match.end():
@@ -122,15 +134,27 @@ def rewrite(
         return text
     parts.append(text[last:])
     out = "".join(parts)
-    for at, owed in reversed(debts):
-        blank = out.find("\n\n", at)
-        out = out + "\n" * owed if blank < 0 else out[: blank + 1] + "\n" * owed + out[blank + 1 :]
-    return out
+    if not debts:
+        return out
+    # Each debt's lines go after the first "\n" of the next blank line; all placed in one pass
+    # (a copy of the page for each was quadratic in a page of many comments).
+    pieces: list[str] = []
+    done, blank = 0, -1
+    for at, owed in debts:
+        if blank < at:  # debts come in order: a blank line found serves every debt before it
+            blank = out.find("\n\n", at)
+            if blank < 0:
+                blank = len(out) - 1
+        pieces.append(out[done : blank + 1])
+        pieces.append("\n" * owed)
+        done = blank + 1
+    pieces.append(out[done:])
+    return "".join(pieces)
 
 
 def strip_comments(page: Page) -> None:
     """HTML comments go wherever they are (code aside); they are the author's notes, not text."""
-    page.text = rewrite(page.text, _COMMENT, lambda m: "")
+    page.text = rewrite(page.text, _COMMENT, lambda m: "", closer="-->")
 
 
 def strip_templates(page: Page) -> None:

@@ -45,6 +45,10 @@ _GLOSS = re.compile(
     r"\{\{[<%]\s*gloss\b(?P<params>[^}]*?)\s*[>%]\}\}(?P<inner>.*?)\{\{[<%]\s*/\s*gloss\s*[>%]\}\}", re.DOTALL
 )
 _UNCLOSED = re.compile(r"\{\{[<%][^\n]*")
+# What _SHORTCODE, _GLOSS and _HIDDEN end with (see ``rewrite``'s ``closer``).
+_SHORTCODE_END = re.compile(r"[>%]\}\}")
+_GLOSS_END = re.compile(r"\{\{[<%]\s*/\s*gloss\s*[>%]\}\}")
+_HIDDEN_END = re.compile(r"\{\{[<%]\s*/\s*comment\s*[>%]\}\}")
 _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _TERM_ANCHOR = re.compile(r"^term-(?P<id>[\w.-]+)$")
 # Docsy's comment shortcode: its content is never shown.
@@ -134,8 +138,8 @@ def clean(page: Page) -> None:
         page.drop("Hugo shortcode {{< comment >}} and its content", page.line_at(match.start()))
         return ""
 
-    page.text = rewrite(page.text, _HIDDEN, hide, in_code=True)
-    page.text = rewrite(page.text, _GLOSS, gloss, in_code=True)
+    page.text = rewrite(page.text, _HIDDEN, hide, in_code=True, closer=_HIDDEN_END)
+    page.text = rewrite(page.text, _GLOSS, gloss, in_code=True, closer=_GLOSS_END)
 
     def shortcode(match: re.Match[str]) -> str:
         body = match["body"].strip()
@@ -172,7 +176,7 @@ def clean(page: Page) -> None:
         page.drop(f"Hugo shortcode {{{{< {name} >}}}}", line)
         return ""
 
-    page.text = rewrite(page.text, _SHORTCODE, shortcode, in_code=True)
+    page.text = rewrite(page.text, _SHORTCODE, shortcode, in_code=True, closer=_SHORTCODE_END)
 
     def unclosed(match: re.Match[str]) -> str:
         page.issues.append(Issue("removed_markup", f"Hugo shortcode opened here is never closed: "
