@@ -29,6 +29,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 import yaml
 from markdown_it import MarkdownIt
@@ -589,6 +590,11 @@ def parse_markdown(
     for token in tokens:
         if token.type == "html_block" and "-->" in token.content and (found := _url_comment(token.content)):
             url = found.rstrip("#")
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                # A published page is on the web: anything else (javascript:, data:, file:) is no link.
+                issues.append(Issue("bad_url", f"published-page URL {url[:80]!r} is not http(s); ignored", path,
+                                    token.map[0] + 1 if token.map else None, severity="warning"))
+                url = None
             break
     if tokens and tokens[0].type == "front_matter" and given is None:
         try:

@@ -135,3 +135,16 @@ def test_empty_and_headingless_files(corpus):
     result, glossary = _ingest(corpus)
     assert "Good Term" in glossary
     assert result.complete
+
+
+def test_a_published_page_url_must_be_http(corpus):
+    # A `javascript:` URL had become the concept page's "published page" link (stored script).
+    (corpus / "bad.md").write_text("# 悪い\n\n<!-- 記事URL: javascript:alert(document.domain) -->\n\n## Bad Term\n\n"
+                                   "- 定義。\n", encoding="utf-8")
+    (corpus / "ok.md").write_text("<!-- 記事URL: https://example.org/ok.md -->\n\n## Ok Term\n\n- 定義。\n",
+                                  encoding="utf-8")
+    result, glossary = _ingest(corpus)
+    issue = _issue(result, "bad_url")
+    assert (issue.file, issue.line, issue.severity) == ("bad.md", 3, "warning") and "javascript:" in issue.message
+    assert glossary.get("Bad Term").sources[0].url is None
+    assert glossary.get("Ok Term").sources[0].url == "https://example.org/ok.md"
