@@ -21,7 +21,7 @@ from kg.errors import KGError, StoreError
 from kg.glossary import Glossary
 from kg.heap import settle
 from kg.settings import Settings
-from kg.store import Store, UpdateOutcome, update_store
+from kg.store.versions import Store, UpdateOutcome, update_store
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import click
 from api import graph_cli, replica_cli
 from api.cli_util import KGGroup, Progress, json_option, load_glossary, one_line, pass_settings, print_json
 from kg.errors import BadParameterError, KGError, NotFoundError
-from kg.formats import resolve_format
 from kg.model import Issue
-from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.rdf.formats import resolve_format
 from kg.settings import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 # -- commands -----------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ def lookup(settings: Settings, prefix: str, limit: int, as_json: bool) -> None:
 
 
 def _format_option(ctx: click.Context, param: click.Parameter, value: str):
-    from kg.graph_export import GRAPH_FORMATS
+    from kg.prereqs.export import GRAPH_FORMATS
 
     if value.strip().lower() in GRAPH_FORMATS:
         return GRAPH_FORMATS[value.strip().lower()]
@@ -268,7 +268,7 @@ def _format_option(ctx: click.Context, param: click.Parameter, value: str):
 def export(settings: Settings, fmt: Any, center: str | None, depth: int, direction: str, collection: str | None,
            output: Any) -> None:
     """The whole glossary as a SKOS graph, or its prerequisite graph (GraphML, DOT, Cytoscape.js)."""
-    from kg.graph_export import GraphFormat, export_graph
+    from kg.prereqs.export import GraphFormat, export_graph
 
     glossary = load_glossary(settings)
     if isinstance(fmt, GraphFormat):
@@ -325,7 +325,7 @@ def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, 
 def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_json: bool) -> None:
     """Search quality on QUERIES.tsv (query TAB relevant labels separated by ';'):
     MRR@k, hit@1, hit@k, nDCG@k and the misses."""
-    from kg.evaluate import evaluate, read_queries
+    from kg.search.evaluate import evaluate, read_queries
 
     glossary = load_glossary(settings)
     evaluation = evaluate(
@@ -399,7 +399,7 @@ class _ArgumentError(click.ClickException):
 def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ...], reject: tuple[str, ...],
                            source: Path | None, as_json: bool) -> None:
     """``kg prereqs TERM --confirm B / --reject B``: write the overrides file, then re-ingest."""
-    from kg.curation import correct_prerequisites
+    from kg.prereqs.curation import correct_prerequisites
 
     glossary = load_glossary(settings)
     progress = Progress()
@@ -456,7 +456,7 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
 def diff(settings: Settings, old: str | None, new: str | None, as_json: bool) -> None:
     """What changed between two store versions (default: the previous and the current one):
     concepts added, removed, relabelled, redefined; links and prerequisites added or removed."""
-    from kg.changes import store_changes
+    from kg.store.changes import store_changes
 
     try:
         changes = store_changes(settings, old, new)
@@ -484,9 +484,9 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, mo
     """Prerequisite quality on PAIRS.tsv (prerequisite TAB concept): the share of pairs
     whose prerequisite is in the concept's learning path, reversed, unconnected, the
     median learning-path length, and with --not-pairs the precision on non-prerequisites."""
-    from kg.evaluate import evaluate_prerequisites, read_pairs
-    from kg.prereq_model import load_model
-    from kg.prereqs import learning_path, prerequisite_graph
+    from kg.prereqs.learning import learning_path, prerequisite_graph
+    from kg.prereqs.model import load_model
+    from kg.search.evaluate import evaluate_prerequisites, read_pairs
 
     glossary = load_glossary(settings)
     try:
@@ -531,7 +531,7 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
     """Fit the prerequisite model (deterministic) on the glossaries and labelled pairs given: weak
     labels from the glossaries' own cues plus the labelled pairs; prints leave-one-file-out quality
     and the weights, and writes the model to --output."""
-    from kg.prereq_training import fit_recipe, read_recipe
+    from kg.prereqs.training import fit_recipe, read_recipe
 
     corpora_list, pairs_list, negatives_list = list(corpora), list(pairs), list(negatives)
     if recipe is not None:

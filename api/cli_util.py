@@ -15,7 +15,7 @@ import click
 from kg.errors import KGError, RemoteStoreError, StoreError
 from kg.glossary import Glossary
 from kg.settings import Settings
-from kg.store import Store
+from kg.store.versions import Store
 
 EMPTY_STORE = "the store is empty: run `kg ingest PATH` (or `kg serve`, which ingests the bundled glossary)"
 #: Exit code of a command that could not read or write the SPARQL store (ingest uses 1 and 2).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from api.cli_util import json_option, load_glossary, pass_settings, print_json
-from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
-from kg.related import MAX_K, related
+from kg.prereqs.explained import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
+from kg.prereqs.related import MAX_K, related
 
 
 @click.command(name="related")

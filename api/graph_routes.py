@@ -12,9 +12,9 @@ from api.answers import cached_answer
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
 from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, PathResult, RelatedResult
-from kg.graph_export import GRAPH_FORMATS, MAX_DEPTH, export_graph
-from kg.paths import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
-from kg.related import MAX_K, related
+from kg.prereqs.explained import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
+from kg.prereqs.export import GRAPH_FORMATS, MAX_DEPTH, export_graph
+from kg.prereqs.related import MAX_K, related
 
 router = APIRouter(tags=["graph"])
 

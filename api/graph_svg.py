@@ -1,6 +1,6 @@
 """The prerequisite graph as an accessible SVG: layered, basics on top, nodes that are links.
 
-Drawn on the server (``kg.layout``), so a page shows its graph with no script and
+Drawn on the server (``kg.prereqs.layout``), so a page shows its graph with no script and
 no download; ``static/app.js`` only adds pan and zoom. Edges are shaded by
 confidence, curated ones (stated by the author) drawn solid and thick, inferred ones
 thinner; the centre concept is highlighted. Every node is a focusable link with a
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import networkx as nx
 
-from kg.layout import BOX_HEIGHT, layered_layout
+from kg.prereqs.layout import BOX_HEIGHT, layered_layout
 
 
 def _lines(data: dict) -> list[str]:

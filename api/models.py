@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kg.prereqs import HOP_DECAY
-from kg.related import W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR
+from kg.prereqs.learning import HOP_DECAY
+from kg.prereqs.related import W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR
 
 # Bounds of the string parameters (each shows as `maxLength` in the OpenAPI schema).
 #: A concept id or label (headings are at most 500 characters; ids and percent-decoded labels fit).

@@ -1,5 +1,5 @@
 """The SPARQL-store side of the CLI: ``kg ingest --to URL``, ``kg serve --from URL`` and ``kg pull URL``
-(see ``kg.replication``); ``api.cli`` adds ``COMMANDS`` (``pull``) to the ``kg`` group."""
+(see ``kg.store.replication``); ``api.cli`` adds ``COMMANDS`` (``pull``) to the ``kg`` group."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from kg.errors import RemoteStoreError
 from kg.settings import Settings
 
 if TYPE_CHECKING:
-    from kg.replication import Follower, PublishOutcome, PullOutcome
-    from kg.sparql_store import SparqlStore
-    from kg.store import UpdateOutcome
+    from kg.store.replication import Follower, PublishOutcome, PullOutcome
+    from kg.store.sparql_store import SparqlStore
+    from kg.store.versions import UpdateOutcome
 
 def connect(settings: Settings, url: str) -> SparqlStore:
     """The store at ``url``, checked to answer a query before anything is done locally."""
-    from kg.sparql_store import SparqlStore
+    from kg.store.sparql_store import SparqlStore
 
     remote = SparqlStore.from_settings(url, settings)
     remote.check()
@@ -33,7 +33,7 @@ def publish_after_ingest(settings: Settings, remote: SparqlStore, url: str,
         ``(outcome, None)``, or ``(None, error)`` when the store refused: the caller reports the
         ingest first, then fails with the error.
     """
-    from kg.replication import publish
+    from kg.store.replication import publish
 
     if outcome.exit_code == 2 or outcome.version is None:
         return None, None
@@ -57,7 +57,7 @@ def start_replica(settings: Settings, url: str, progress=None) -> tuple[Settings
         The settings to serve with (the publisher's URIs) and the started follower (None when
         ``sparql_poll_interval`` is 0 or the graph is plain SKOS without a publication to follow).
     """
-    from kg.replication import Follower, pull
+    from kg.store.replication import Follower, pull
 
     outcome = pull(settings, connect(settings, url), url, progress=progress)
     _report(outcome, url)
@@ -85,7 +85,7 @@ def pull_command(settings: Settings, url: str, as_json: bool) -> None:
     """Make the glossary published in the SPARQL 1.1 store at URL (`kg ingest --to URL`, or any
     SKOS graph: KG_SPARQL_GRAPH) the current version of the local store. Exit code 3 when the
     store cannot be read."""
-    from kg.replication import pull
+    from kg.store.replication import pull
 
     progress = Progress()
     try:

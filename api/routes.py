@@ -23,8 +23,8 @@ from api.models import (
     SearchResult,
 )
 from kg.errors import StoreError
-from kg.formats import EXPORT_FORMATS, negotiate, resolve_format
-from kg.prereqs import HOP_DECAY, PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.prereqs.learning import HOP_DECAY, PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.rdf.formats import EXPORT_FORMATS, negotiate, resolve_format
 
 router = APIRouter()
 
@@ -203,7 +203,7 @@ def changes(
                                        description="A store version id (`/health` tells the current one).")] = None,
     format: Annotated[Literal["json", "text"], Query(description="`json` or `text`.")] = "json",
 ) -> Response:
-    from kg.changes import store_changes
+    from kg.store.changes import store_changes
 
     found = store_changes(glossary.settings, since, glossary.version)
     if format == "text":

@@ -13,8 +13,8 @@ from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
 from api.models import ErrorBody
 from kg.errors import BadParameterError, QueryRefusedError
-from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
-from kg.sparql_workers import DEFAULT_MEMORY_MB
+from kg.rdf.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, MAX_QUERY_CHARS, RESULT_TYPES
+from kg.rdf.sparql_workers import DEFAULT_MEMORY_MB
 
 _DESCRIPTION = (
     "Read-only SPARQL 1.1 over the glossary's SKOS graph (the SPARQL 1.1 Protocol, so `rdflib`'s "

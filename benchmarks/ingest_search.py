@@ -25,8 +25,8 @@ from api.live import LiveServer
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
-    from kg.search import SearchEngine
-    from kg.semantic import SemanticIndex
+    from kg.search.engine import SearchEngine
+    from kg.search.semantic import SemanticIndex
     from kg.settings import Settings
 
 #: What ``python -m benchmarks search|http`` asks when no ``--queries`` file is given: paraphrases
@@ -130,7 +130,7 @@ def percentile(values: Iterable[float], q: float) -> float:
 def load_queries(paths: Sequence[Path | str]) -> list[str]:
     """The queries of ``query<TAB>labels`` files (``kg eval`` format), without duplicates;
     ``DEFAULT_QUERIES`` when no file is given."""
-    from kg.evaluate import read_queries
+    from kg.search.evaluate import read_queries
 
     queries = [item.query for path in paths for item in read_queries(path)]
     return list(dict.fromkeys(queries)) or list(DEFAULT_QUERIES)
@@ -218,7 +218,7 @@ def _baseline_texts(glossary: Glossary) -> list[str]:
 def _sentence_transformer(spec: str) -> Any:
     """The torch ``SentenceTransformer`` behind ``spec`` (the naive baseline runs it as anyone would),
     or None for the fake encoder, whose baseline is the fake encoder itself."""
-    from kg.encoders import get_encoder, resolve_spec
+    from kg.search.encoders import get_encoder, resolve_spec
 
     backend, argument = resolve_spec(spec)
     if backend == "fake":
@@ -255,11 +255,11 @@ def bench_search(paths: list[Path], queries: Sequence[str], settings: Settings, 
     from sentence_transformers import util
 
     from ingest import ingest_paths
-    from kg.encoders import get_encoder
     from kg.glossary import Glossary
-    from kg.lexical import LabelMatcher, LexicalIndex
-    from kg.search import SearchEngine, clean_query
-    from kg.semantic import SemanticIndex, glosser_for, hnsw_params
+    from kg.search.encoders import get_encoder
+    from kg.search.engine import SearchEngine, clean_query
+    from kg.search.lexical import LabelMatcher, LexicalIndex
+    from kg.search.semantic import SemanticIndex, glosser_for, hnsw_params
 
     if not queries:
         raise ValueError("no queries to time")
@@ -386,7 +386,7 @@ def bench_http(paths: list[Path], queries: Sequence[str], settings: Settings,
 
         raise ConfigurationError(f"the HTTP benchmark needs httpx ({error}): run `pip install httpx` "
                                  "(or `pip install kg-glossary[test]`)") from error
-    from kg.store import update_store
+    from kg.store.versions import update_store
 
     if not queries:
         raise ValueError("no queries to time")

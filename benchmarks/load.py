@@ -63,7 +63,7 @@ def _rss_bytes(pid: int) -> int:
 def scenarios(settings: Settings, seed: int = 7) -> dict[str, list[str]]:
     """Paths per scenario: graph endpoints over every concept, search with new queries, export."""
     from kg.glossary import Glossary
-    from kg.lexical import tokenize
+    from kg.search.lexical import tokenize
 
     glossary = Glossary.open(settings)
     ids = sorted(glossary.concepts)
@@ -326,7 +326,7 @@ def format_health(rows: list[dict[str, Any]]) -> str:
 
 def _new_version(settings: Settings) -> str | None:
     """Re-ingest the store's inputs as a new version (the served one is swapped under load)."""
-    from kg.store import Store, update_store
+    from kg.store.versions import Store, update_store
 
     inputs = Store(settings.store).manifest().get("inputs") or []
     return update_store([Path(p) for p in inputs], settings, force=True).version

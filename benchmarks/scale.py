@@ -136,7 +136,7 @@ def measure_size(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
     from benchmarks.synth import generate, write_markdown, write_ntriples
     from kg.glossary import Glossary
     from kg.settings import Settings
-    from kg.store import Store, update_store
+    from kg.store.versions import Store, update_store
 
     rng = random.Random(seed)
     corpus = generate(n, seed=seed)
@@ -189,7 +189,7 @@ def measure_naive(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
     from rdflib.namespace import SKOS
 
     from benchmarks.synth import generate
-    from kg.encoders.fake import FakeEncoder
+    from kg.search.encoders.fake import FakeEncoder
 
     rng = random.Random(seed)
     queries = _queries(generate(n, seed=seed), rng)  # the same queries as ours were asked
@@ -220,7 +220,7 @@ def measure_naive(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
         f"g = rdflib.Graph(); g.parse({str(work / 'glossary.nt')!r}, format='nt'); "
         "d = nx.DiGraph((str(a), str(b)) for a, b in g.subject_objects(SKOS.related)); "
         f"m = np.load({str(work / 'naive-vectors.npy')!r}); "
-        "from kg.encoders.fake import FakeEncoder; q = FakeEncoder().encode(['start'])[0]; (m @ q).argmax()")
+        "from kg.search.encoders.fake import FakeEncoder; q = FakeEncoder().encode(['start'])[0]; (m @ q).argmax()")
 
     def best(scores: np.ndarray) -> Any:
         top = np.argpartition(-scores, 10)[:10]
@@ -250,10 +250,10 @@ def vector_bench(n: int, seed: int = 0, queries: int = SAMPLES) -> dict[str, Any
     """Our index (chosen by size, as ingest chooses it) against exact numpy search over the
     fake vectors of ``n`` synthetic definitions: build time, memory, p50/p99, recall@10."""
     from benchmarks.synth import synthetic_texts
-    from kg.encoders.fake import FakeEncoder
-    from kg.semantic import hnsw_params
+    from kg.search.encoders.fake import FakeEncoder
+    from kg.search.semantic import hnsw_params
+    from kg.search.vectors import VectorIndex
     from kg.settings import Settings
-    from kg.vectors import VectorIndex
 
     texts = synthetic_texts(n + queries, seed=seed)
     vectors = FakeEncoder().encode(texts)

@@ -1,6 +1,6 @@
 """Read SKOS files (Turtle, RDF/XML, JSON-LD, N-Triples, N3) into concepts and collections.
 
-What is kept, so that our own export reads back into the same graph (``kg.rdf``):
+What is kept, so that our own export reads back into the same graph (``kg.rdf.skos``):
 
 * concepts: everything typed ``skos:Concept`` (or a declared subclass of it). Ids:
   the local part of URIs under the glossary's namespace; otherwise a slug of the
@@ -38,10 +38,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DC, DCTERMS, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from kg.formats import FORMATS, Format, guess_format, resolve_format
 from kg.labels import detect_lang, slugify
 from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
-from kg.rdf import COLLECTION_PATH, KGV, parse_source_literal, scheme_uri
+from kg.rdf.formats import FORMATS, Format, guess_format, resolve_format
+from kg.rdf.skos import COLLECTION_PATH, KGV, parse_source_literal, scheme_uri
 
 SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
 _LINE_IN_MESSAGE = re.compile(r"\bline[:\s]+(\d+)", re.IGNORECASE)

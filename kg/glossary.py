@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     import networkx as nx
     import rdflib
 
-    from kg.quality import QualityReport
-    from kg.search import SearchEngine, SearchHit
+    from kg.rdf.quality import QualityReport
+    from kg.search.engine import SearchEngine, SearchHit
 
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class Glossary:
         Raises:
             StoreError: no version has been written yet, or it cannot be read.
         """
-        from kg.store import Store
+        from kg.store.versions import Store
 
         settings = settings or Settings()
         return Store(settings.store).load(settings=settings)
@@ -193,12 +193,12 @@ class Glossary:
 
     @cached_property
     def prerequisites(self) -> nx.DiGraph:
-        """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs``);
+        """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs.learning``);
         read from the store version when it was saved there by the same model."""
-        from kg.dag_index import ancestor_index
-        from kg.prereq_model import model_path
-        from kg.prereq_store import load_dag
-        from kg.prereqs import prerequisite_graph
+        from kg.prereqs.dag_index import ancestor_index
+        from kg.prereqs.learning import prerequisite_graph
+        from kg.prereqs.model import model_path
+        from kg.prereqs.saved import load_dag
 
         saved = load_dag(self.directory, model_path(self.settings))
         dag = saved if saved is not None else prerequisite_graph(self)
@@ -208,16 +208,16 @@ class Glossary:
     def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,
                       limit: int | None = None, min_confidence: float | None = None) -> dict[str, Any]:
         """What to learn before ``ref``: the best-supported prerequisites, basics first, each
-        with its score and chain, minus what the reader knows (see ``kg.prereqs.learning_path``).
+        with its score and chain, minus what the reader knows (see ``kg.prereqs.learning.learning_path``).
 
         Args:
             ref: id or label of the concept.
             known: ids or labels the reader already knows (an unknown one raises BadParameterError).
             depth: how many prerequisite steps back to go (None: all).
-            limit: at most this many items (default ``kg.prereqs.PATH_LIMIT``).
+            limit: at most this many items (default ``kg.prereqs.learning.PATH_LIMIT``).
             min_confidence: least strength of an item, its chains together (default ``PATH_MIN_CONFIDENCE``).
         """
-        from kg.prereqs import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path
+        from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path
 
         concept = self.get(ref)
         known_ids = set()
@@ -238,20 +238,20 @@ class Glossary:
     def prerequisite_view(self, center: str | None = None, depth: int | None = 2, direction: str = "both",
                           collection: str | None = None) -> nx.DiGraph:
         """The prerequisite graph, whole or around ``center``, ready to draw or export
-        (see ``kg.graph_export``)."""
-        from kg.graph_export import prerequisite_view
+        (see ``kg.prereqs.export``)."""
+        from kg.prereqs.export import prerequisite_view
 
         return prerequisite_view(self, center, depth, direction, collection)
 
     def related(self, ref: str, k: int = 10):
-        """Concepts related to ``ref`` with the reasons (see ``kg.related``)."""
-        from kg.related import related
+        """Concepts related to ``ref`` with the reasons (see ``kg.prereqs.related``)."""
+        from kg.prereqs.related import related
 
         return related(self, ref, k=k)
 
     def explain_path(self, source: str, target: str, alternatives: int = 0, max_length: int = 12):
-        """The shortest explained chain between two concepts (see ``kg.paths``)."""
-        from kg.paths import explain_path
+        """The shortest explained chain between two concepts (see ``kg.prereqs.explained``)."""
+        from kg.prereqs.explained import explain_path
 
         return explain_path(self, source, target, alternatives=alternatives, max_length=max_length)
 
@@ -336,7 +336,7 @@ class Glossary:
         """The search engine: label lookup, BM25 and the dense index of the store version
         (built in memory with ``settings.model`` when the glossary has no store)."""
         if self._engine is None:
-            from kg.search import open_engine
+            from kg.search.engine import open_engine
 
             with self._engine_lock:  # the server's threads may ask at once: build once
                 if self._engine is None:
@@ -349,7 +349,7 @@ class Glossary:
         _ = self.prerequisites  # the DAG is inferred once per version
         engine = self.engine
         if self.concepts:  # related terms keep per-version tables of neighbours and vectors
-            from kg.related import prepare
+            from kg.prereqs.related import prepare
 
             prepare(self.graph)
             self.related(next(iter(self.concepts)), k=1)
@@ -361,7 +361,7 @@ class Glossary:
                 engine.semantic.glosser.gloss("学習率")
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
-        """Concepts for ``query`` by meaning or by label, Japanese or English (see ``kg.search``)."""
+        """Concepts for ``query`` by meaning or by label, Japanese or English (see ``kg.search.engine``)."""
         return self.engine.search(query, k=k, mode=mode, lang=lang)
 
     # -- RDF, export and quality ----------------------------------------------------------
@@ -374,7 +374,7 @@ class Glossary:
     def sparql(self, query: str, accept: str | None = None, fmt: str | None = None, *,
                timeout: float | None = None, max_rows: int | None = None):
         """Answer a read-only SPARQL query over the SKOS graph in a worker process that is
-        killed past ``timeout`` (see ``kg.sparql_workers``; errors as ``kg.sparql.evaluate``)."""
+        killed past ``timeout`` (see ``kg.rdf.sparql_workers``; errors as ``kg.rdf.sparql.evaluate``)."""
         settings = self.settings
         return self.sparql_pool.answer(
             self.sparql_snapshot(), query, accept, fmt,
@@ -384,7 +384,7 @@ class Glossary:
 
     @property
     def sparql_pool(self):
-        from kg.sparql_workers import shared_pool
+        from kg.rdf.sparql_workers import shared_pool
 
         return shared_pool(self.settings.sparql_workers, self.settings.sparql_memory_mb)
 
@@ -396,7 +396,7 @@ class Glossary:
 
     def sparql_snapshot(self):
         """The SKOS graph as the SPARQL workers load it, written once per glossary."""
-        from kg.sparql_workers import GraphSnapshot
+        from kg.rdf.sparql_workers import GraphSnapshot
 
         with self._exports_lock:
             if self._sparql_snapshot is None:
@@ -404,8 +404,8 @@ class Glossary:
             return self._sparql_snapshot
 
     def to_rdf(self) -> rdflib.Graph:
-        """The glossary as an rdflib graph in SKOS (see ``kg.rdf``)."""
-        from kg.rdf import to_rdf
+        """The glossary as an rdflib graph in SKOS (see ``kg.rdf.skos``)."""
+        from kg.rdf.skos import to_rdf
 
         return to_rdf(self)
 
@@ -415,7 +415,7 @@ class Glossary:
         Returns:
             ``(data, media_type)``.
         """
-        from kg.formats import resolve_format, serialize
+        from kg.rdf.formats import resolve_format, serialize
 
         name = resolve_format(fmt).name
         with self._exports_lock:  # a version never changes: each format is serialised once
@@ -427,8 +427,8 @@ class Glossary:
         return cached
 
     def quality(self) -> QualityReport:
-        """The SKOS quality report (see ``kg.quality``)."""
-        from kg.quality import quality_report
+        """The SKOS quality report (see ``kg.rdf.quality``)."""
+        from kg.rdf.quality import quality_report
 
         return quality_report(self)
 

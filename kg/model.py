@@ -74,7 +74,7 @@ class Concept:
     hidden_labels: list[Label] = field(default_factory=list)
     schemes: list[str] = field(default_factory=list)
     # Curated prerequisites: ids the author states, which always win over inference
-    # (kg.prereqs). From an imported SKOS file's kgv:prerequisite, a `前提:` /
+    # (kg.prereqs.learning). From an imported SKOS file's kgv:prerequisite, a `前提:` /
     # `Prerequisites:` bullet of a glossary page, a note's front matter `prerequisites:`,
     # or `confirm:` in the folder's kg-prerequisites.yaml (ingest.overrides).
     prerequisites: list[str] = field(default_factory=list)

@@ -9,10 +9,11 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kg.rdf.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
+from kg.rdf.sparql_workers import DEFAULT_MEMORY_MB, DEFAULT_WORKERS
+
 # The vector index defaults live beside the code that uses them; the settings take them from there.
-from kg import vectors
-from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
-from kg.sparql_workers import DEFAULT_MEMORY_MB, DEFAULT_WORKERS
+from kg.search import vectors
 
 #: The glossary that ships with the product and is served when the store is empty.
 BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -68,7 +69,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="Server processes of `kg serve`.")
     access_log: bool = Field(False, description="Log a line for every request (off: a busy or attacked server "
                                                 "would write hundreds of MB; errors are logged either way).")
-    # -- semantic index (kg.encoders, kg.vectors) --
+    # -- semantic index (kg.search.encoders, kg.search.vectors) --
     model: str = Field("openvino-int8",
                        description="Embedding model: `openvino-int8` (the bundled all-MiniLM-L6-v2 run by OpenVINO "
                                    "with int8 weights, the default), `default` (the same model on torch), "
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
                                                    "for English-only models such as the default.")
     hnsw_ef_search: int = Field(vectors.DEFAULT_HNSW_EF_SEARCH, ge=1,
                                 description="HNSW query-time beam width (recall vs speed).")
-    # -- the read-only SPARQL endpoint (kg.sparql, kg.sparql_workers) --
+    # -- the read-only SPARQL endpoint (kg.rdf.sparql, kg.rdf.sparql_workers) --
     sparql_workers: int = Field(DEFAULT_WORKERS, ge=1, le=32,
                                 description="Worker processes that evaluate SPARQL queries: at most this many "
                                             "run at once, and more wait for one.")
@@ -113,10 +114,10 @@ class Settings(BaseSettings):
                                  description="Result rows (or triples) a SPARQL answer may have.")
     sparql_max_answer_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024,
                                          description="Bytes a SPARQL answer may have.")
-    # -- a SPARQL 1.1 store to publish to and serve from (kg.sparql_store, kg.replication) --
+    # -- a SPARQL 1.1 store to publish to and serve from (kg.store.sparql_store, kg.store.replication) --
     sparql_layout: Literal["oxigraph", "fuseki", "graphdb", "virtuoso"] = Field(
         "oxigraph", description="Which endpoints the URL of `kg ingest --to` / `kg serve --from` has "
-                                "(see kg.sparql_store.LAYOUTS); each can be overridden below.")
+                                "(see kg.store.sparql_store.LAYOUTS); each can be overridden below.")
     sparql_query_url: str | None = Field(None, description="SPARQL Query endpoint (overrides the layout's).")
     sparql_update_url: str | None = Field(None, description="SPARQL Update endpoint (overrides the layout's).")
     sparql_gsp_url: str | None = Field(None, description="Graph Store Protocol endpoint (overrides the layout's).")

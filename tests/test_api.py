@@ -18,7 +18,7 @@ from rdflib.namespace import RDF, SKOS
 from api.app import create_app, open_state
 from ingest import ingest_paths
 from kg.settings import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -219,7 +219,7 @@ def publish_corrupt_version(store: Path, scratch: Path) -> str:
     """A new version whose concepts.json is broken, made current atomically.
 
     Built in a scratch store and corrupted before ``CURRENT`` names it, so the server
-    can never see it intact (the layout is the one ``kg.store.Store`` documents).
+    can never see it intact (the layout is the one ``kg.store.versions.Store`` documents).
     """
     outcome = update_store([FIXTURES / "plain"], Settings(store=scratch))
     target = store / "versions" / outcome.version

@@ -23,7 +23,7 @@ import pytest
 
 from api.live import free_port
 from kg import Settings
-from kg.store import update_store
+from kg.store.versions import update_store
 
 SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 REGEX = 'ASK { FILTER(regex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "^(a+)+$")) }'

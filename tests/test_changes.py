@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.cli import cli
 from kg import Settings
-from kg.changes import store_changes
-from kg.store import Store, update_store
+from kg.store.changes import store_changes
+from kg.store.versions import Store, update_store
 
 V1 = """## Alpha
 - Alpha is built on Beta.

@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SKOS
 
 from api.cli import cli
 from api.cli_util import EMPTY_STORE
-from kg.store import Store
+from kg.store.versions import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

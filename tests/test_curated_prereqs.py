@@ -13,7 +13,7 @@ from ingest.overrides import HEADER, apply_overrides, load_overrides, write_over
 from ingest.reader import OVERRIDES_NAME
 from kg.model import Concept, Label
 from kg.settings import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 GRAPH_ONLY = Settings(semantic_index=False)
 

@@ -30,8 +30,8 @@ from ingest.reader import InputFile, discover
 from ingest.skos import parse_skos
 from kg import Glossary
 from kg.errors import ConfigurationError
-from kg.formats import EXPORT_FORMATS, serialize
-from kg.rdf import to_rdf
+from kg.rdf.formats import EXPORT_FORMATS, serialize
+from kg.rdf.skos import to_rdf
 from kg.settings import Settings
 
 DIALECTS = Path(__file__).resolve().parent / "fixtures" / "dialects"

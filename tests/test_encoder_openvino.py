@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from kg.encoders import get_encoder, resolve_spec
-from kg.encoders.openvino import load
 from kg.errors import ConfigurationError
+from kg.search.encoders import get_encoder, resolve_spec
+from kg.search.encoders.openvino import load
 
 TEXTS = ["勾配降下法", "how do I stop a model from overfitting?", "Deep Learning. " + "many layers " * 300, "LLM"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import kg.encoders as encoders
-from kg.encoders import DEFAULT_MODEL, EmbeddingCache, Encoder, encode_cached, get_encoder, resolve_spec
-from kg.encoders.cache import FILE_NAME, text_key
-from kg.encoders.fake import FakeEncoder
+import kg.search.encoders as encoders
 from kg.errors import ConfigurationError
+from kg.search.encoders import DEFAULT_MODEL, EmbeddingCache, Encoder, encode_cached, get_encoder, resolve_spec
+from kg.search.encoders.cache import FILE_NAME, text_key
+from kg.search.encoders.fake import FakeEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def test_fake_is_deterministic_across_instances_and_processes():
     first = FakeEncoder().encode(texts)
     assert np.array_equal(first, FakeEncoder().encode(texts))
     # Python's hash() is salted per process: a different seed must not change anything.
-    code = ("import sys, numpy as np; from kg.encoders.fake import FakeEncoder; "
+    code = ("import sys, numpy as np; from kg.search.encoders.fake import FakeEncoder; "
             f"sys.stdout.write(FakeEncoder().encode({texts!r}).tobytes().hex())")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -134,7 +134,7 @@ def test_concurrent_first_calls_load_once(monkeypatch):
 
 
 def test_importing_encoders_and_using_the_fake_never_imports_torch():
-    code = ("import sys; from kg.encoders import get_encoder; import kg.vectors; "
+    code = ("import sys; from kg.search.encoders import get_encoder; import kg.search.vectors; "
             "get_encoder('fake').encode(['x']); "
             "bad = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
             "sys.exit(str(bad) if bad else 0)")
@@ -284,7 +284,7 @@ def test_unusable_cache_directory_disables_the_cache(tmp_path, caplog):
 # A writer that stores batches in a loop until killed.
 WRITER = """\
 import sys, numpy as np
-from kg.encoders.cache import EmbeddingCache
+from kg.search.encoders.cache import EmbeddingCache
 cache = EmbeddingCache(sys.argv[1])
 rng = np.random.default_rng(0)
 print("ready", flush=True)

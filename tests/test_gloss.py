@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kg.errors import ConfigurationError
-from kg.gloss import JapaneseGlosser
 from kg.labels import detect_lang
+from kg.search.gloss import JapaneseGlosser
 
 QUERIES = [
     "学習データとは別のデータでの誤差",
@@ -187,7 +187,7 @@ def test_corpus_definitions_gloss_to_english(linked_glossary):
 
 def test_loading_is_lazy():
     code = (
-        "import sys; from kg.gloss import JapaneseGlosser; JapaneseGlosser(); "
+        "import sys; from kg.search.gloss import JapaneseGlosser; JapaneseGlosser(); "
         "print(sorted(m for m in ('sudachipy', 'jamdict_data') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

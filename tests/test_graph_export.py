@@ -13,7 +13,7 @@ from api.cli import cli
 from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, NotFoundError
-from kg.graph_export import export_graph
+from kg.prereqs.export import export_graph
 
 GRAPH_ONLY = Settings(semantic_index=False)
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.live import free_port
 from kg import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 GLOSSARY = "## Alpha\n- Alpha uses Beta.\n\n## Beta\n- The base.\n"
 

@@ -18,7 +18,7 @@ from api.errors import install_error_handlers
 from api.guard import CONTENT_SECURITY_POLICY, install_guards, uvicorn_options
 from api.live import LiveServer
 from kg import Settings
-from kg.store import update_store
+from kg.store.versions import update_store
 
 MAX_HEADER_BYTES = 8192
 HEADER_TIMEOUT = 1.0

@@ -222,7 +222,7 @@ def test_headings_sharing_a_label_are_compared_a_bounded_number_of_times(monkeyp
 
 
 def test_example_cue_reads_in_linear_time():
-    from kg.prereq_features import _EXAMPLE_AFTER, _example_after
+    from kg.prereqs.cues import _EXAMPLE_AFTER, _example_after
 
     # " and" sixteen times took the regular expression 14 s; the reader answers at once.
     assert _example_after(" and" * 500) is False and _example_after(" and x" * 50 + " など") is True
@@ -247,7 +247,7 @@ def _reference_line_of(lines: list[str], sentence: str) -> int | None:
 def test_evidence_is_found_on_the_first_line_that_holds_it(lines):
     """The index of a definition's sentences gives what scanning every line gave."""
     from kg.model import Concept, Definition
-    from kg.prereq_features import _Reading
+    from kg.prereqs.cues import Reading as _Reading
 
     text = "\n".join(lines).strip()
     concept = Concept("c", [Label("C", "en")], [Definition(text)] if text else [])
@@ -259,7 +259,7 @@ def test_evidence_is_found_on_the_first_line_that_holds_it(lines):
 
 def test_prerequisite_features_are_those_of_the_corpus(linked_glossary):
     """The shipped model's features: unchanged on the corpus (its training is checked elsewhere)."""
-    from kg.prereq_features import extract
+    from kg.prereqs.features import extract
 
     candidates = extract(linked_glossary)
     assert len(candidates.pairs) > 400 and candidates.matrix.shape[0] == 2 * len(candidates.pairs)
@@ -267,7 +267,7 @@ def test_prerequisite_features_are_those_of_the_corpus(linked_glossary):
 
 def test_four_megabyte_one_line_definition(tmp_path: Path):
     """The shape of the 20 MB attack at a fifth of its size, through the store."""
-    from kg.store import update_store
+    from kg.store.versions import update_store
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "attack.md").write_text(_HEAD + "## Attack\n\n" + _UNIT * 60_000, encoding="utf-8")

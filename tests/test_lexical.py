@@ -8,8 +8,8 @@ import time
 import pytest
 
 from kg.labels import detect_lang, normalize, text_lang
-from kg.lexical import LabelMatcher, LexicalIndex
 from kg.model import Concept, Definition, Label
+from kg.search.lexical import LabelMatcher, LexicalIndex
 
 
 def _concept(concept_id: str, *labels: str, definition: str = "", hidden: tuple[str, ...] = ()) -> Concept:

@@ -23,8 +23,8 @@ from api.pages import http_url
 from api.render import definition_html, unescape_tex
 from ingest import ingest_paths
 from kg import Glossary, Settings
-from kg.layout import layered_layout
-from kg.store import update_store
+from kg.prereqs.layout import layered_layout
+from kg.store.versions import update_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -1,4 +1,4 @@
-"""Explained paths (kg.paths), `kg path`, and the /path and /concepts/{id}/related routes."""
+"""Explained paths (kg.prereqs.explained), `kg path`, and the /path and /concepts/{id}/related routes."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ingest import ingest_paths
 from kg import Glossary
 from kg.errors import BadParameterError, NoPathError, NotFoundError
 from kg.model import Concept, Label, Link
-from kg.paths import MAX_ALTERNATIVES, PathAnswer, explain_path
+from kg.prereqs.explained import MAX_ALTERNATIVES, PathAnswer, explain_path
 from kg.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -18,10 +18,10 @@ from api.cli import cli
 from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, NotFoundError
-from kg.evaluate import evaluate_prerequisites, read_pairs
-from kg.prereq_features import FEATURES, candidate_pairs, extract, label_containments
-from kg.prereq_model import MODEL_PATH, PrerequisiteModel, load_model
-from kg.prereqs import CHAIN_FLOOR, CURATED_REASON, HOP_DECAY, learning_path
+from kg.prereqs.features import FEATURES, candidate_pairs, extract, label_containments
+from kg.prereqs.learning import CHAIN_FLOOR, CURATED_REASON, HOP_DECAY, learning_path
+from kg.prereqs.model import MODEL_PATH, PrerequisiteModel, load_model
+from kg.search.evaluate import evaluate_prerequisites, read_pairs
 
 EVAL = Path(__file__).resolve().parent.parent / "eval"  # the labelled pairs, and recipe.json
 GRAPH_ONLY = Settings(semantic_index=False)
@@ -50,7 +50,7 @@ def _evaluate(glossary: Glossary, pairs: Path, negatives: Path | None = None):
 
 @pytest.fixture(scope="module")
 def recipe(linked_corpus):
-    from kg.prereq_training import load_pairs, prepare, read_recipe
+    from kg.prereqs.training import load_pairs, prepare, read_recipe
 
     corpora, positives, negatives = read_recipe(EVAL / "recipe.json", shared=linked_corpus.parents[2])
     return prepare(corpora), load_pairs(positives), load_pairs(negatives)
@@ -59,7 +59,7 @@ def recipe(linked_corpus):
 def test_leave_one_file_out_quality(recipe):
     """Each file's labelled pairs scored by a model that never saw that file's examples
     (every labelled pair of the recipe: 220 prerequisites, 161 non-prerequisites)."""
-    from kg.prereq_training import leave_one_file_out
+    from kg.prereqs.training import leave_one_file_out
 
     corpora, positives, negatives = recipe
     metrics = leave_one_file_out(corpora, positives, negatives).metrics
@@ -70,7 +70,7 @@ def test_leave_one_file_out_quality(recipe):
 
 def test_every_labelled_pair_names_two_known_terms(recipe):
     """A pair that does not resolve would be skipped silently by training and scoring."""
-    from kg.prereq_training import _first_corpus
+    from kg.prereqs.training import _first_corpus
 
     _corpora, positives, negatives = recipe
     assert len(positives) >= 260 and len(negatives) >= 190
@@ -90,7 +90,7 @@ def test_every_labelled_pair_names_two_known_terms(recipe):
 def test_held_out_split(linked_corpus, split, pairs, negatives, correct, precision):
     """A held-out split of our labelled pairs, scored by a model fitted without any of them
     (as the README reports): a regression guard at the level measured, not a target tuned to."""
-    from kg.prereq_training import evaluate_model, load_pairs, prepare, read_recipe, train
+    from kg.prereqs.training import evaluate_model, load_pairs, prepare, read_recipe, train
 
     corpora_paths, positive_paths, negative_paths = read_recipe(EVAL / "recipe.json", shared=linked_corpus.parents[2],
                                                                 held_out=False)
@@ -127,7 +127,7 @@ def test_english_glossary_gets_prerequisites_without_japanese_cues(fixtures):
 
 def test_shipped_model_is_what_training_on_the_recipe_gives(recipe):
     """Training is deterministic and the packaged weights are reproducible from the repo."""
-    from kg.prereq_training import train
+    from kg.prereqs.training import train
 
     corpora, positives, negatives = recipe
     first, second = train(corpora, positives, negatives), train(corpora, positives, negatives)
@@ -191,7 +191,7 @@ def test_label_containment_pairs_go_through_the_nearest_label(tmp_path):
 def test_refd_counts_the_paths_of_its_definition(seed):
     """RefD as counted along the shorter adjacency list equals RefD by its definition, on
     random graphs with hubs (so that both lists are walked)."""
-    from kg.prereq_features import _refd
+    from kg.prereqs.features import _refd
 
     rng = np.random.default_rng(seed)
     ids = [f"c{i}" for i in range(60)]
@@ -230,7 +230,7 @@ def test_the_graph_is_a_dag_with_evidence(corpus):
 def test_cycle_breaking_is_exact_on_the_real_glossary(corpus):
     """Every cycle check in the linked corpus can search its whole tangle: ``SEARCH_LIMIT``
     (which drops an edge whose check would search more) only binds in giant synthetic tangles."""
-    from kg.prereqs import SEARCH_LIMIT, infer_prerequisites
+    from kg.prereqs.learning import SEARCH_LIMIT, infer_prerequisites
 
     tangles = nx.strongly_connected_components(infer_prerequisites(corpus))
     assert 10 < max(map(len, tangles)) < SEARCH_LIMIT
@@ -483,7 +483,7 @@ def test_curated_edges_are_marked_in_the_export_and_survive_import(tmp_path):
     from rdflib.compare import isomorphic
 
     from ingest.skos import parse_skos
-    from kg.rdf import KGV
+    from kg.rdf.skos import KGV
 
     (tmp_path / "g.md").write_text(CURATED, encoding="utf-8")
     glossary = _glossary(tmp_path)
@@ -502,7 +502,7 @@ def test_curated_edges_are_marked_in_the_export_and_survive_import(tmp_path):
 
 
 def test_export_carries_prerequisites(fixtures):
-    from kg.rdf import KGV
+    from kg.rdf.skos import KGV
 
     glossary = _glossary(fixtures / "glossary")
     graph = glossary.to_rdf()
@@ -537,7 +537,7 @@ def test_cli_prereqs_and_eval(tmp_path, linked_corpus, eval_dir):
 
     # --model: the DAG another model infers from the store's concepts. The shipped model gives
     # the store's own answers; a model fitted without the held-out pairs gives the held-out
-    # figures the README reports (those of kg.prereq_training.evaluate_model).
+    # figures the README reports (those of kg.prereqs.training.evaluate_model).
     held_out = [str(EVAL / "heldout_prerequisites.tsv"), "--not-pairs", str(EVAL / "heldout_not_prerequisites.tsv")]
 
     def scored(*options: str) -> dict:
@@ -550,7 +550,7 @@ def test_cli_prereqs_and_eval(tmp_path, linked_corpus, eval_dir):
     trained = runner.invoke(cli, ["train-prereqs", "--recipe", str(EVAL / "recipe.json"), "--shared",
                                   str(linked_corpus.parents[2]), "--design-only", "--no-cv", "--output", str(design)])
     assert trained.exit_code == 0, trained.output
-    from kg.prereq_training import evaluate_model, load_pairs, prepare
+    from kg.prereqs.training import evaluate_model, load_pairs, prepare
 
     corpus = prepare([linked_corpus])[0]
     expected = evaluate_model(corpus, load_model(design), load_pairs([EVAL / "heldout_prerequisites.tsv"]),

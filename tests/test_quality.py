@@ -8,7 +8,7 @@ from ingest import ingest_paths
 from ingest.markdown import heading_anchor
 from kg import Glossary
 from kg.model import Concept, Definition, Label, Link, Source
-from kg.quality import CHECKS, QualityReport, check_of, quality_report
+from kg.rdf.quality import CHECKS, QualityReport, check_of, quality_report
 
 
 def build(root: Path, files: dict[str, str | bytes]) -> Glossary:

@@ -1,4 +1,4 @@
-"""SKOS export (kg.rdf) and the format registry (kg.formats): real rdflib, round trips."""
+"""SKOS export (kg.rdf.skos) and the format registry (kg.rdf.formats): real rdflib, round trips."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from ingest import ingest_paths
 from ingest.skos import parse_skos
 from kg import Glossary
 from kg.errors import BadParameterError
-from kg.formats import EXPORT_FORMATS, guess_format, negotiate, resolve_format, serialize
 from kg.model import Collection, Concept, Definition, Label, Link, Source
-from kg.rdf import KGV, to_rdf
+from kg.rdf.formats import EXPORT_FORMATS, guess_format, negotiate, resolve_format, serialize
+from kg.rdf.skos import KGV, to_rdf
 
 NS = "https://example.org/glossary/"
 FORMAT_NAMES = [f.name for f in EXPORT_FORMATS]

@@ -1,4 +1,4 @@
-"""Related concepts (kg.related): links both ways, shared neighbours, similar meaning, one entry per concept."""
+"""Related concepts (kg.prereqs.related): links both ways, shared neighbours, similar meaning, one entry per concept."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ingest import ingest_paths
 from kg import Glossary
 from kg.errors import BadParameterError, NotFoundError
 from kg.model import Concept, Label, Link
-from kg.related import KINDS, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
+from kg.prereqs.related import KINDS, W_LINKED_FROM, W_LINKS_TO, W_SHARED, W_SIMILAR, related
 from kg.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -163,7 +163,7 @@ def test_results_are_json(small):
 
 
 def test_a_stored_glossary_reads_its_saved_index(tmp_path):
-    from kg.store import update_store
+    from kg.store.versions import update_store
 
     settings = Settings(store=tmp_path / "store")
     update_store([FIXTURES / "glossary"], settings)
@@ -236,7 +236,7 @@ def test_ranking_equals_scoring_every_concept(seed):
     import math
     import random
 
-    from kg.related import link_strength
+    from kg.prereqs.related import link_strength
 
     rng = random.Random(seed)
     n = 150

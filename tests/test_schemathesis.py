@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from kg import Settings
-from kg.store import update_store
+from kg.store.versions import update_store
 
 
 def test_every_operation_answers_as_documented(serve, tmp_path, fixtures):

@@ -10,8 +10,8 @@ import pytest
 from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, StoreError
-from kg.evaluate import evaluate, read_queries
-from kg.store import Store, update_store
+from kg.search.evaluate import evaluate, read_queries
+from kg.store.versions import Store, update_store
 
 FIXTURE_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "probe_queries.tsv"
 

@@ -13,9 +13,9 @@ from rdflib.namespace import DCTERMS, RDF, SKOS
 from ingest import ingest_paths
 from ingest.skos import SKOSXL, parse_skos
 from kg import Glossary
-from kg.formats import serialize
-from kg.prereq_features import label_contains as _label_contains
-from kg.rdf import KGV, to_rdf
+from kg.prereqs.features import label_contains as _label_contains
+from kg.rdf.formats import serialize
+from kg.rdf.skos import KGV, to_rdf
 
 NS = "https://example.org/glossary/"
 LABELS = (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)

@@ -16,7 +16,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from api.app import create_app
 from kg import Glossary, Settings
 from kg.errors import QueryError, QueryLimitError, QueryRefusedError
-from kg.store import update_store
+from kg.store.versions import update_store
 
 LABELS = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
           "SELECT ?c ?l WHERE { ?c skos:prefLabel ?l } ORDER BY ?c ?l")

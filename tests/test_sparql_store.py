@@ -32,10 +32,10 @@ from api.cli import cli
 from api.live import free_port
 from kg.errors import RemoteStoreError
 from kg.glossary import Glossary
-from kg.replication import graph_name, pull, records_graph_name
 from kg.settings import Settings
-from kg.sparql_store import Endpoints, SparqlStore
-from kg.store import Store
+from kg.store.replication import graph_name, pull, records_graph_name
+from kg.store.sparql_store import Endpoints, SparqlStore
+from kg.store.versions import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -14,7 +14,7 @@ import pytest
 from kg.errors import StoreError
 from kg.glossary import Glossary
 from kg.settings import Settings
-from kg.store import SCHEMA_VERSION, Store, new_version_id, update_store
+from kg.store.versions import SCHEMA_VERSION, Store, new_version_id, update_store
 
 GOOD = """\
 # 基礎
@@ -38,7 +38,7 @@ WORKER = """\
 import json, os, sys, time
 from pathlib import Path
 from kg.settings import Settings
-from kg.store import update_store
+from kg.store.versions import update_store
 
 corpus, store, log, ready, wait_for, delay = sys.argv[1:7]
 state = {}

@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from kg import vectors as vectors_module
-from kg.encoders import get_encoder
 from kg.errors import StoreError
+from kg.search import vectors as vectors_module
+from kg.search.encoders import get_encoder
+from kg.search.vectors import INDEX_FILE, META_FILE, VectorIndex, ivf_lists
 from kg.settings import Settings
-from kg.vectors import INDEX_FILE, META_FILE, VectorIndex, ivf_lists
 
 TEXTS = [
     "Dropout randomly disables units to prevent overfitting",

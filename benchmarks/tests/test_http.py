@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from benchmarks.http import bench_graph_http, format_latency
 from kg import Settings
-from kg.store import update_store
+from kg.store.versions import update_store
 
 
 def test_graph_http_benchmark_on_a_small_store(tmp_path, fixtures):

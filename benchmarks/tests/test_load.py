@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.load import bench_load, format_load
 from kg import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 
 def test_a_reload_under_load_drops_no_request(tmp_path, fixtures):

@@ -19,10 +19,10 @@ from benchmarks.__main__ import bench
 from benchmarks.synth import DEFAULT_PROFILE, Profile, file_of, generate, write_markdown, write_ntriples
 from ingest import ingest_paths
 from kg.glossary import Glossary
-from kg.prereq_store import DAG_FILE, load_dag
-from kg.prereqs import _break_cycles, prerequisite_graph
+from kg.prereqs.learning import _break_cycles, prerequisite_graph
+from kg.prereqs.saved import DAG_FILE, load_dag
 from kg.settings import Settings
-from kg.store import Store, update_store
+from kg.store.versions import Store, update_store
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_cycle_breaking_gives_the_same_dag_in_every_process():
     """Which edges a giant tangle keeps must not depend on a process's string hashing (set
     order): two processes with different hash seeds keep the same edges."""
     code = (
-        "import random, networkx as nx, kg.prereqs as p\n"
+        "import random, networkx as nx, kg.prereqs.learning as p\n"
         "p.SEARCH_LIMIT = 6\n"  # a small limit, so that the order of the search decides
         "rng = random.Random(5); dag = nx.DiGraph()\n"
         "nodes = [f'node-{i}' for i in range(1000)]\n"

@@ -14,7 +14,7 @@ Training examples are ordered candidate pairs (p, c) of real glossaries:
 The model is a logistic regression (scikit-learn, L2, lbfgs: deterministic). Its
 quality is measured by leaving one source file out at a time: the model is fitted on
 the examples of every other file, the held-out file's labelled pairs are scored on
-the learning paths it gives (``kg.evaluate``), and the folds are added up.
+the learning paths it gives (``kg.search.evaluate``), and the folds are added up.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from kg.evaluate import LabelledPair, PrerequisiteEvaluation, evaluate_prerequisites, read_pairs
-from kg.prereq_features import FEATURES, Candidates, extract
-from kg.prereq_model import PrerequisiteModel
+from kg.prereqs.features import FEATURES, Candidates, extract
+from kg.prereqs.model import PrerequisiteModel
+from kg.search.evaluate import LabelledPair, PrerequisiteEvaluation, evaluate_prerequisites, read_pairs
 
 #: L2 strength of the logistic regression (scikit-learn's C: smaller is stronger).
 REGULARIZATION = 1.0
@@ -136,7 +136,7 @@ def evaluate_model(corpus: Corpus, model: PrerequisiteModel, positives: list[Lab
                    ) -> PrerequisiteEvaluation:
     """Learning-path quality of ``model`` on the pairs whose concept is in this corpus
     (and in ``only_file``, when given)."""
-    from kg.prereqs import learning_path, prerequisite_graph
+    from kg.prereqs.learning import learning_path, prerequisite_graph
 
     dag = prerequisite_graph(corpus.glossary, model, candidates=corpus.candidates)
     cache: dict[str, list[str]] = {}

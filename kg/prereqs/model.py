@@ -1,7 +1,7 @@
-"""The fitted prerequisite model: logistic regression over ``kg.prereq_features``.
+"""The fitted prerequisite model: logistic regression over ``kg.prereqs.features``.
 
 The weights are learnt, not set by hand: ``kg train-prereqs`` fits them
-(``kg.prereq_training``) and writes ``prerequisite_model.json`` beside this module,
+(``kg.prereqs.training``) and writes ``prerequisite_model.json`` beside this module,
 which ships with the package. Applying the model needs numpy only.
 """
 
@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from kg.errors import KGError
-from kg.prereq_features import FEATURES
+from kg.prereqs.features import FEATURES
 
 #: The model that ships with the package.
 MODEL_PATH = Path(__file__).resolve().parent / "prerequisite_model.json"
 
-# How each feature reads as a reason when it speaks for the edge (see kg.prereq_features).
+# How each feature reads as a reason when it speaks for the edge (see kg.prereqs.features).
 _REASONS = {
     "uses_c": "the concept's definition uses it",
     "first_c": "named in the concept's first sentence",

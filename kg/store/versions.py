@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.errors import StoreError
 from kg.model import Collection, Concept, Issue, Source
-from kg.semantic import PASSAGE_LAYOUT
+from kg.search.semantic import PASSAGE_LAYOUT
 from kg.settings import Settings
 
 if TYPE_CHECKING:
@@ -393,21 +393,21 @@ def _build_layers(staging: Path, result: IngestResult, settings: Settings, extra
     here, so that no server start pays for it) and the dense index. Returns the manifest's
     ``extra`` with their entries."""
     from kg.glossary import Glossary
-    from kg.prereq_model import model_path
-    from kg.prereq_store import save_dag
+    from kg.prereqs.model import model_path
+    from kg.prereqs.saved import save_dag
 
     stage = stage or (lambda name: contextlib.nullcontext())
     with stage("prerequisites"):
         glossary = Glossary.from_ingest(result, settings)
         extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites, model_path(settings))}
     with stage("lexical"):
-        from kg.lexical import LabelMatcher, LexicalIndex
-        from kg.lexical_store import save_lexical
+        from kg.search.lexical import LabelMatcher, LexicalIndex
+        from kg.search.lexical_store import save_lexical
 
         concepts = list(glossary.concepts.values())
         save_lexical(staging, LabelMatcher(concepts), LexicalIndex(concepts))
     if settings.semantic_index:
-        from kg.semantic import build_into
+        from kg.search.semantic import build_into
 
         with stage("embed"):
             extra["index"] = build_into(staging, result, settings, progress, glossary=glossary)

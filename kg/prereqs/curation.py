@@ -13,7 +13,7 @@ from kg.glossary import Glossary
 from kg.labels import normalize
 from kg.model import Concept, Issue
 from kg.settings import Settings
-from kg.store import Store, UpdateOutcome, update_store
+from kg.store.versions import Store, UpdateOutcome, update_store
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Prerequisites: which term to learn before which, and ranked learning paths.
 
-The DAG. Every candidate pair (``kg.prereq_features``: a definition uses the
+The DAG. Every candidate pair (``kg.prereqs.features``: a definition uses the
 other term, a label contains the other's, or a SKOS hierarchy relates them) is
-scored in both directions by the fitted model (``kg.prereq_model``); the likelier
+scored in both directions by the fitted model (``kg.prereqs.model``); the likelier
 direction becomes an edge when the two directions together (an edge either way)
 reach ``EDGE_THRESHOLD``; its confidence is its own probability. Then
 the author's word wins (``curated``): prerequisites stated in the glossary
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from kg.dag_index import ancestor_index
 from kg.errors import BadParameterError
+from kg.prereqs.dag_index import ancestor_index
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
-    from kg.prereq_features import Candidates
-    from kg.prereq_model import PrerequisiteModel
+    from kg.prereqs.features import Candidates
+    from kg.prereqs.model import PrerequisiteModel
 
 #: An inferred edge needs the two directions' probabilities to add up to this; the likelier wins.
 EDGE_THRESHOLD = 0.5
@@ -120,8 +120,8 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
                         threshold: float | None = None, candidates: Candidates | None = None) -> nx.DiGraph:
     """Edges the model infers from the text alone (may hold cycles; see ``prerequisite_graph``).
     ``candidates``: the glossary's features when already extracted (training reuses them)."""
-    from kg.prereq_features import extract
-    from kg.prereq_model import load_model, model_path
+    from kg.prereqs.features import extract
+    from kg.prereqs.model import load_model, model_path
 
     model = model or load_model(model_path(glossary.settings))
     threshold = EDGE_THRESHOLD if threshold is None else threshold

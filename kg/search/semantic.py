@@ -3,7 +3,7 @@
 all-MiniLM-L6-v2 is an English model and most definitions are Japanese, so each
 concept is embedded through English: its labels (most concepts have an English
 one) and its definition glossed word by word into English with JMdict
-(``kg.gloss``). Japanese queries are glossed the same way. A concept may have
+(``kg.search.gloss``). Japanese queries are glossed the same way. A concept may have
 several passages; its score is the best of them. The layout was chosen by
 measurement (``kg eval``; see README, "Search quality").
 """
@@ -23,10 +23,10 @@ from kg.cache import LRUCache
 from kg.labels import detect_lang, text_lang
 
 if TYPE_CHECKING:
-    from kg.encoders import Encoder
-    from kg.encoders.cache import EmbeddingCache
-    from kg.gloss import JapaneseGlosser
     from kg.glossary import Glossary
+    from kg.search.encoders import Encoder
+    from kg.search.encoders.cache import EmbeddingCache
+    from kg.search.gloss import JapaneseGlosser
 
 PASSAGES_FILE = "passages.json"
 #: Bump when ``concept_passages`` changes what is embedded: stores are then re-embedded.
@@ -111,8 +111,8 @@ class SemanticIndex:
         batch_size: int = 64,
     ) -> SemanticIndex:
         """Embed every concept's passages (only texts not already in ``cache``) and index them."""
-        from kg.encoders.cache import encode_cached
-        from kg.vectors import VectorIndex
+        from kg.search.encoders.cache import encode_cached
+        from kg.search.vectors import VectorIndex
 
         passages = concept_passages(glossary, glosser)
         texts = [p.text for p in passages]
@@ -133,7 +133,7 @@ class SemanticIndex:
              ef_search: int | None = None) -> SemanticIndex:
         """Open a saved index; refused (StoreError) when it was built with another model."""
         from kg.errors import StoreError
-        from kg.vectors import VectorIndex
+        from kg.search.vectors import VectorIndex
 
         index = VectorIndex.load(directory, expected_model=encoder.name, expected_dimension=encoder.dimension,
                                  ef_search=ef_search)
@@ -190,7 +190,7 @@ def glosser_for(settings) -> JapaneseGlosser | None:
         return None
     with _glossers_lock:
         if "default" not in _glossers:
-            from kg.gloss import JapaneseGlosser
+            from kg.search.gloss import JapaneseGlosser
 
             _glossers["default"] = JapaneseGlosser()
         return _glossers["default"]
@@ -205,8 +205,8 @@ def build_into(directory: Path, result, settings, progress=None, glossary: Gloss
     Returns:
         Manifest entries: model, dimension, index type, passages, cache hits and misses.
     """
-    from kg.encoders import EmbeddingCache, get_encoder
     from kg.glossary import Glossary
+    from kg.search.encoders import EmbeddingCache, get_encoder
 
     encoder = get_encoder(settings.model)
     glossary = glossary or Glossary.from_ingest(result, settings)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from kg.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder
 from kg.errors import ConfigurationError
+from kg.search.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder
 
 #: Backend name -> whether the weights are compressed to int8.
 VARIANTS = {"openvino": False, "openvino-int8": True}
@@ -127,7 +127,7 @@ def _export(model_dir: Path, target: Path, int8: bool) -> None:
     """Convert the torch model in ``model_dir`` to OpenVINO IR in ``target`` (int8 weights if asked)."""
     import torch
 
-    from kg.encoders.sbert import _import_sentence_transformers, _quiet_transformers
+    from kg.search.encoders.sbert import _import_sentence_transformers, _quiet_transformers
 
     ov = _import("openvino")
     nncf = _import("nncf") if int8 else None

@@ -16,9 +16,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from kg.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder, normalize
-from kg.encoders.cache import CacheStats, EmbeddingCache, encode_cached
 from kg.errors import ConfigurationError
+from kg.search.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder, normalize
+from kg.search.encoders.cache import CacheStats, EmbeddingCache, encode_cached
 
 __all__ = ["DEFAULT_MODEL", "CacheStats", "EmbeddingCache", "EncodeProgress", "Encoder", "clear_loaded",
            "encode_cached", "get_encoder", "normalize", "resolve_spec"]
@@ -27,33 +27,33 @@ _DEFAULT_ALIASES = frozenset({"", "default", "all-minilm-l6-v2", DEFAULT_MODEL.l
 
 
 def _fake(argument: str) -> Encoder:
-    from kg.encoders.fake import FakeEncoder
+    from kg.search.encoders.fake import FakeEncoder
 
     return FakeEncoder(int(argument))
 
 
 def _default(argument: str) -> Encoder:
-    from kg.encoders.sbert import load_default
+    from kg.search.encoders.sbert import load_default
 
     return load_default()
 
 
 def _sentence_transformers(argument: str) -> Encoder:
-    from kg.encoders.sbert import load_named
+    from kg.search.encoders.sbert import load_named
 
     return load_named(argument)
 
 
 def _openvino(variant: str) -> Callable[[str], Encoder]:
     def factory(argument: str) -> Encoder:
-        from kg.encoders.openvino import load
+        from kg.search.encoders.openvino import load
 
         return load(variant, argument)
 
     return factory
 
 
-# Factories import their backend when called, so `import kg.encoders` never pulls in torch.
+# Factories import their backend when called, so `import kg.search.encoders` never pulls in torch.
 _BACKENDS: dict[str, Callable[[str], Encoder]] = {
     "fake": _fake,
     "default": _default,

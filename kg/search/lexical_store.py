@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kg.lexical import LabelMatcher, LexicalIndex
+    from kg.search.lexical import LabelMatcher, LexicalIndex
 
 LEXICAL_FILE = "lexical.pickle"
 #: Bump when LabelMatcher or LexicalIndex change what they hold: older files are rebuilt.

@@ -117,7 +117,7 @@ def store_changes(settings, old: str | None = None, new: str | None = None) -> C
         StoreError: the store is empty.
     """
     from kg.errors import NotFoundError
-    from kg.store import Store
+    from kg.store.versions import Store
 
     store = Store(settings.store)
     kept = store.versions()

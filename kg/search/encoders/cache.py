@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kg.encoders.base import EncodeProgress, Encoder
+from kg.search.encoders.base import EncodeProgress, Encoder
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from kg.encoders.base import normalize
 from kg.errors import ConfigurationError, StoreError
+from kg.search.encoders.base import normalize
 
 INDEX_FILE = "vectors.faiss"
 META_FILE = "vectors.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kg.prereq_model import MODEL_PATH
+from kg.prereqs.model import MODEL_PATH
 
 DAG_FILE = "prerequisites.json"
 FORMAT_VERSION = 1

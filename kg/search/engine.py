@@ -13,8 +13,8 @@ from kg.labels import detect_lang
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
-    from kg.lexical import LabelMatcher, LexicalIndex
-    from kg.semantic import SemanticIndex
+    from kg.search.lexical import LabelMatcher, LexicalIndex
+    from kg.search.semantic import SemanticIndex
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 1000
@@ -215,14 +215,14 @@ class SearchEngine:
 def open_engine(glossary: Glossary) -> SearchEngine:
     """The engine for ``glossary``: its store version's dense index when it has one,
     else one built now in memory (notebooks, tests); none when the settings say so."""
-    from kg.lexical import LabelMatcher, LexicalIndex
-    from kg.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
+    from kg.search.lexical import LabelMatcher, LexicalIndex
+    from kg.search.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
 
     settings = glossary.settings
     concepts = list(glossary.concepts.values())
     semantic = None
     if settings.semantic_index and concepts:
-        from kg.encoders import get_encoder
+        from kg.search.encoders import get_encoder
 
         encoder = get_encoder(settings.model)
         glosser = glosser_for(settings)
@@ -231,7 +231,7 @@ def open_engine(glossary: Glossary) -> SearchEngine:
             semantic = SemanticIndex.load(directory, encoder, glosser, ef_search=settings.hnsw_ef_search)
         else:
             semantic = SemanticIndex.build(glossary, encoder, glosser, hnsw=hnsw_params(settings))
-    from kg.lexical_store import load_lexical
+    from kg.search.lexical_store import load_lexical
 
     saved = load_lexical(glossary.directory)
     labels, lexical = saved if saved is not None else (LabelMatcher(concepts), LexicalIndex(concepts))

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from kg.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder
 from kg.errors import ConfigurationError
+from kg.search.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder
 
 
 class SentenceTransformerEncoder(Encoder):

@@ -3,7 +3,7 @@
 What a publication is (two named graphs, each replaced with one Graph Store ``PUT``):
 
 * the **SKOS graph** (``KG_SPARQL_GRAPH``, default the scheme URI): exactly what
-  ``kg export`` gives (``kg.rdf``), for any SPARQL or SKOS tool;
+  ``kg export`` gives (``kg.rdf.skos``), for any SPARQL or SKOS tool;
 * the **records graph** (the SKOS graph's IRI with ``#kg-store``): a manifest on the
   graph's own IRI (``kgv:version``, ``kgv:concepts``, ``kgv:model``, ``kgv:skosDigest``,
   the whole store manifest as JSON in ``kgv:manifest``) and one node per concept,
@@ -18,7 +18,7 @@ digest in the manifest ties the two together, and a SKOS graph changed after pub
 (or caught half-way through a publish) is refused rather than silently mixed.
 
 Vectors are not published: a replica re-embeds the concepts through its embedding cache
-(``kg.encoders.cache``), which makes a replica with a warm cache cheap. The SKOS graph is
+(``kg.search.encoders.cache``), which makes a replica with a warm cache cheap. The SKOS graph is
 written first and the records last, so a replica that sees a new manifest version finds
 its SKOS already in place. A graph published by another tool (no records graph) is read
 with the SKOS importer (``ingest.skos``) instead.
@@ -38,9 +38,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from kg.errors import ConfigurationError, RemoteStoreError
-from kg.rdf import KGV, scheme_uri
+from kg.rdf.skos import KGV, scheme_uri
 from kg.settings import Settings
-from kg.sparql_store import SparqlStore
+from kg.store.sparql_store import SparqlStore
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
@@ -144,7 +144,7 @@ def publish(settings: Settings, remote: SparqlStore, url: str, glossary: Glossar
         StoreError: the local store is empty or unreadable.
         RemoteStoreError: the store could not be written.
     """
-    from kg.store import Store
+    from kg.store.versions import Store
 
     glossary = glossary or Store(settings.store).load(settings)
     graph = graph_name(settings)
@@ -160,7 +160,7 @@ def publish(settings: Settings, remote: SparqlStore, url: str, glossary: Glossar
 
 
 def _records(glossary: Glossary, graph: str, digest: str) -> bytes:
-    from kg.store import _collection_to_dict
+    from kg.store.versions import _collection_to_dict
 
     name = URIRef(records_graph_name(graph))
     index = glossary.manifest.get("extra", {}).get("index") or {}
@@ -270,7 +270,7 @@ def pull(settings: Settings, remote: SparqlStore, url: str, progress=None, retri
     Raises:
         RemoteStoreError: the store cannot be read, holds no such graph, or its graphs disagree.
     """
-    from kg.store import Store, write_result
+    from kg.store.versions import Store, write_result
 
     graph = graph_name(settings)
     publication = remote_publication(remote, graph)
@@ -370,7 +370,7 @@ def _parse(data: bytes, url: str, graph: str) -> Graph:
 def _decode(records: Graph, publication: Publication) -> IngestResult:
     from ingest.pipeline import IngestResult
     from kg.model import Concept, Issue
-    from kg.store import _collection_from_dict
+    from kg.store.versions import _collection_from_dict
 
     parse = {"concept": Concept.from_dict, "collection": _collection_from_dict, "issue": Issue.from_dict}
     found: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in _RECORD_KINDS}

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from kg.glossary import Glossary
-    from kg.semantic import SemanticIndex
+    from kg.search.semantic import SemanticIndex
 
 MAX_K = 100
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from kg import errors
 from kg.errors import KGError, QueryLimitError
-from kg.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, SparqlAnswer, check_text
+from kg.rdf.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, SparqlAnswer, check_text
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def _serve(conn, memory_budget: int) -> None:
     """A worker's loop: load graphs and answer queries until the pipe closes."""
     from rdflib import Dataset
 
-    from kg.sparql import evaluate
+    from kg.rdf.sparql import evaluate
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     # Below the server in the CPU's queue: a query burning its time slice should not slow the
@@ -202,7 +202,7 @@ class QueryPool:
         # imports the SPARQL engine once (not the caller's __main__), so a worker starts in
         # milliseconds after one is killed.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["kg.sparql"])
+        self._context.set_forkserver_preload(["kg.rdf.sparql"])
         self._idle: list[_Worker] = []
         self._running = 0  # workers started and not idle
         self._cond = threading.Condition()
@@ -211,7 +211,7 @@ class QueryPool:
     def answer(self, snapshot: GraphSnapshot, text: str, accept: str | None = None, fmt: str | None = None,
                timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS,
                max_bytes: int = DEFAULT_MAX_BYTES) -> SparqlAnswer:
-        """Answer ``text`` over the snapshot's graph (see ``kg.sparql.evaluate`` for the errors).
+        """Answer ``text`` over the snapshot's graph (see ``kg.rdf.sparql.evaluate`` for the errors).
 
         Raises:
             QueryLimitError: no worker free within ``timeout``; the query ran longer than

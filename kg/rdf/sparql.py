@@ -6,14 +6,14 @@ clauses (which would make rdflib fetch URLs) are refused before anything runs; p
 ``max_rows`` rows or ``max_bytes`` of answer the query is refused rather than cut silently.
 
 This module evaluates in the calling thread, with rdflib: it is what a query worker of
-``kg.sparql_workers`` runs. The server never calls it directly, because rdflib's parser
+``kg.rdf.sparql_workers`` runs. The server never calls it directly, because rdflib's parser
 is not thread-safe and a query cannot be stopped from outside once it runs (a backtracking
 ``regex`` holds the GIL, a sorted cartesian product grows without bound): ``Glossary.sparql``
 sends each query to a worker process that is killed when its time is up.
 
 Result formats follow the SPARQL 1.1 Protocol: SELECT and ASK as SPARQL JSON
 (default), XML, CSV or TSV; CONSTRUCT and DESCRIBE as any RDF format of
-``kg.formats`` (Turtle by default). ``Accept`` q-values are honoured.
+``kg.rdf.formats`` (Turtle by default). ``Accept`` q-values are honoured.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from rdflib import BNode, Graph, URIRef
 
 from kg.errors import BadParameterError, QueryError, QueryLimitError, QueryRefusedError
-from kg.formats import best_offer, negotiate, resolve_format
+from kg.rdf.formats import best_offer, negotiate, resolve_format
 
 MAX_QUERY_CHARS = 20_000
 DEFAULT_TIMEOUT = 5.0

@@ -6,7 +6,7 @@ import unicodedata
 
 import numpy as np
 
-from kg.encoders.base import EncodeProgress, Encoder
+from kg.search.encoders.base import EncodeProgress, Encoder
 
 DEFAULT_DIMENSION = 256
 
