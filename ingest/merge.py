@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from kg.labels import is_abbreviation_of, normalize, slugify
 from kg.model import Issue, Label
 
-from .markdown import Entry
+from .md_entries import Entry
 
 # Groups sharing a Japanese label that a group kept apart tries to join, and label pairs
 # compared word by word for two groups: far beyond any glossary, bounds for one made to be slow.

@@ -17,7 +17,7 @@ from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
 from kg.settings import Settings
 
 from .dialects import MarkdownReader
-from .markdown import Entry, ParsedFile, Ref
+from .md_entries import Entry, ParsedFile, Ref
 from .mentions import MentionMatcher, fold
 from .merge import concept_ids, group_entries
 from .overrides import Overrides, apply_overrides, load_overrides

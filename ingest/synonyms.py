@@ -9,7 +9,7 @@ from collections import defaultdict
 from kg.labels import normalize, split_labels
 from kg.model import Issue, Label
 
-from .markdown import Entry
+from .md_entries import Entry
 from .merge import english_labels_related
 
 # The target is one name: no sentence break, no line break, not a whole paragraph.

@@ -22,7 +22,8 @@ from types import ModuleType
 from kg.errors import ConfigurationError
 from kg.model import Issue
 
-from ..markdown import ParsedFile, parse_markdown
+from ..markdown import parse_markdown
+from ..md_entries import ParsedFile
 from ..reader import InputFile
 from ._common import Options, Site
 

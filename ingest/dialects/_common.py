@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 from kg.labels import detect_lang, normalize, split_labels
 from kg.model import Issue, Label
 
-from ..markdown import Entry, ParsedFile, Ref, is_term_ref, parse_markdown
+from ..markdown import parse_markdown
+from ..md_entries import Entry, ParsedFile, Ref, is_term_ref
 from ._front import Fields, split_front_matter
 from ._markup import ATX_HEADING, Page, group_headings, headings
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-from ..markdown import ParsedFile, Ref
+from ..md_entries import ParsedFile, Ref
 from ._common import Options, Site, config_in, id_link, read_page, signs_in, site_ref
 from ._front import Fields, common_fields, text_value
 from ._markup import Page, heading_ids, prose_lines, rewrite, strip_comments, strip_templates

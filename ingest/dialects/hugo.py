@@ -26,7 +26,7 @@ import yaml
 
 from kg.model import Issue
 
-from ..markdown import ParsedFile, Ref
+from ..md_entries import ParsedFile, Ref
 from ._common import Options, Site, id_link, read_page, signs_in
 from ._front import Fields, common_fields, text_value
 from ._markup import Page, code_spans, heading_ids, rewrite, strip_comments, strip_templates

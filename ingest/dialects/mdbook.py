@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from kg.model import Issue
 
-from ..markdown import ParsedFile
+from ..md_entries import ParsedFile
 from ._common import Options, Site, config_in, read_page, signs_in
 from ._front import common_fields
 from ._markup import Page, heading_ids, rewrite, strip_comments, strip_templates

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from kg.labels import normalize
 
-from ..markdown import Entry, ParsedFile, Segment, github_slug, heading_anchor
+from ..md_entries import Entry, ParsedFile, Segment
+from ..md_html import github_slug, heading_anchor
 from ._common import Options, Site, add_labels, config_in, labels_of, read_page, signs_in
 from ._front import common_fields
 from ._markup import Page, heading_ids, prose_lines, rewrite, strip_comments, strip_templates

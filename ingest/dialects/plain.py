@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..markdown import ParsedFile, parse_markdown
+from ..markdown import parse_markdown
+from ..md_entries import ParsedFile
 from ._common import Options, Site
 
 NAME = "plain"
