@@ -12,9 +12,10 @@ import click
 
 from api import graph_cli, replica_cli
 from api.cli_util import KGGroup, Progress, json_option, load_glossary, one_line, pass_settings, print_json
+from api.replica_cli import connect, publish_after_ingest, published_line, start_replica
 from kg.errors import BadParameterError, KGError, NotFoundError
 from kg.model import Issue
-from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE
+from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path, prerequisite_graph
 from kg.rdf.formats import resolve_format
 from kg.settings import Settings
 from kg.store.versions import Store, update_store
@@ -29,6 +30,7 @@ def cli() -> None:
 
 
 def _dialect_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # heavy: ingest loads markdown-it and yaml (~55 ms), kept out of the `kg` CLI start-up
     from ingest.dialects import canonical
 
     try:
@@ -55,7 +57,6 @@ def ingest(settings: Settings, paths: tuple[Path, ...], force: bool, dialect: st
     was lost (named on stderr), 2 when nothing could be ingested, 3 when the SPARQL
     store of --to could not be reached (then nothing is ingested) or written.
     """
-    from api.replica_cli import connect, publish_after_ingest, published_line
 
     if dialect is not None:  # in the settings fingerprint: another dialect re-reads unchanged files
         settings = settings.model_copy(update={"dialect": dialect})
@@ -138,13 +139,13 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
 
     import uvicorn
 
+    # heavy: api.app and api.guard load fastapi and uvicorn, which the other commands do not need
     from api.app import create_app, ensure_store, open_state
     from api.guard import uvicorn_options
 
     settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
                                            if v is not None})
     if source:  # the store's publication becomes the local store's current version, then is followed
-        from api.replica_cli import start_replica
 
         progress = Progress()
         try:
@@ -236,6 +237,7 @@ def lookup(settings: Settings, prefix: str, limit: int, as_json: bool) -> None:
 
 
 def _format_option(ctx: click.Context, param: click.Parameter, value: str):
+    # heavy: kg.prereqs.export adds ~2 ms to every `kg` command
     from kg.prereqs.export import GRAPH_FORMATS
 
     if value.strip().lower() in GRAPH_FORMATS:
@@ -268,6 +270,7 @@ def _format_option(ctx: click.Context, param: click.Parameter, value: str):
 def export(settings: Settings, fmt: Any, center: str | None, depth: int, direction: str, collection: str | None,
            output: Any) -> None:
     """The whole glossary as a SKOS graph, or its prerequisite graph (GraphML, DOT, Cytoscape.js)."""
+    # heavy: kg.prereqs.export adds ~2 ms to every `kg` command
     from kg.prereqs.export import GraphFormat, export_graph
 
     glossary = load_glossary(settings)
@@ -325,6 +328,7 @@ def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, 
 def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_json: bool) -> None:
     """Search quality on QUERIES.tsv (query TAB relevant labels separated by ';'):
     MRR@k, hit@1, hit@k, nDCG@k and the misses."""
+    # heavy: kg.search.evaluate adds ~4 ms to every `kg` command
     from kg.search.evaluate import evaluate, read_queries
 
     glossary = load_glossary(settings)
@@ -399,6 +403,7 @@ class _ArgumentError(click.ClickException):
 def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ...], reject: tuple[str, ...],
                            source: Path | None, as_json: bool) -> None:
     """``kg prereqs TERM --confirm B / --reject B``: write the overrides file, then re-ingest."""
+    # heavy: kg.prereqs.curation adds ~1 ms to every `kg` command
     from kg.prereqs.curation import correct_prerequisites
 
     glossary = load_glossary(settings)
@@ -456,6 +461,7 @@ def _correct_prerequisites(settings: Settings, term: str, confirm: tuple[str, ..
 def diff(settings: Settings, old: str | None, new: str | None, as_json: bool) -> None:
     """What changed between two store versions (default: the previous and the current one):
     concepts added, removed, relabelled, redefined; links and prerequisites added or removed."""
+    # heavy: kg.store.changes adds ~2 ms to every `kg` command
     from kg.store.changes import store_changes
 
     try:
@@ -484,7 +490,7 @@ def evaluate_prereqs(settings: Settings, pairs: Path, negatives: Path | None, mo
     """Prerequisite quality on PAIRS.tsv (prerequisite TAB concept): the share of pairs
     whose prerequisite is in the concept's learning path, reversed, unconnected, the
     median learning-path length, and with --not-pairs the precision on non-prerequisites."""
-    from kg.prereqs.learning import learning_path, prerequisite_graph
+    # heavy: kg.prereqs.model (+ .features, .cues) and kg.search.evaluate add ~14 ms to every `kg` command
     from kg.prereqs.model import load_model
     from kg.search.evaluate import evaluate_prerequisites, read_pairs
 
@@ -531,6 +537,7 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
     """Fit the prerequisite model (deterministic) on the glossaries and labelled pairs given: weak
     labels from the glossaries' own cues plus the labelled pairs; prints leave-one-file-out quality
     and the weights, and writes the model to --output."""
+    # heavy: kg.prereqs.training adds ~3 ms to every `kg` command
     from kg.prereqs.training import fit_recipe, read_recipe
 
     corpora_list, pairs_list, negatives_list = list(corpora), list(pairs), list(negatives)

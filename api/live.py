@@ -50,6 +50,7 @@ class LiveServer:
 def live_server(settings: Settings) -> Iterator[str]:
     """The application over ``settings.store`` served as ``kg serve`` serves it (the bounded HTTP
     protocol of ``api.guard.uvicorn_options``) in a background thread; yields its base URL."""
+    # heavy: api.app and api.guard load fastapi and uvicorn, which importing this module does not need
     from api.app import create_app
     from api.guard import uvicorn_options
 

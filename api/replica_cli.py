@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 def connect(settings: Settings, url: str) -> SparqlStore:
     """The store at ``url``, checked to answer a query before anything is done locally."""
+    # heavy: kg.store.replication and kg.store.sparql_store add ~5 ms, kept out of the `kg` CLI start-up
     from kg.store.sparql_store import SparqlStore
 
     remote = SparqlStore.from_settings(url, settings)
@@ -33,6 +34,7 @@ def publish_after_ingest(settings: Settings, remote: SparqlStore, url: str,
         ``(outcome, None)``, or ``(None, error)`` when the store refused: the caller reports the
         ingest first, then fails with the error.
     """
+    # heavy: kg.store.replication and kg.store.sparql_store add ~5 ms, kept out of the `kg` CLI start-up
     from kg.store.replication import publish
 
     if outcome.exit_code == 2 or outcome.version is None:
@@ -57,6 +59,7 @@ def start_replica(settings: Settings, url: str, progress=None) -> tuple[Settings
         The settings to serve with (the publisher's URIs) and the started follower (None when
         ``sparql_poll_interval`` is 0 or the graph is plain SKOS without a publication to follow).
     """
+    # heavy: kg.store.replication and kg.store.sparql_store add ~5 ms, kept out of the `kg` CLI start-up
     from kg.store.replication import Follower, pull
 
     outcome = pull(settings, connect(settings, url), url, progress=progress)
@@ -85,6 +88,7 @@ def pull_command(settings: Settings, url: str, as_json: bool) -> None:
     """Make the glossary published in the SPARQL 1.1 store at URL (`kg ingest --to URL`, or any
     SKOS graph: KG_SPARQL_GRAPH) the current version of the local store. Exit code 3 when the
     store cannot be read."""
+    # heavy: kg.store.replication and kg.store.sparql_store add ~5 ms, kept out of the `kg` CLI start-up
     from kg.store.replication import pull
 
     progress = Progress()

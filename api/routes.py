@@ -25,6 +25,7 @@ from api.models import (
 from kg.errors import StoreError
 from kg.prereqs.learning import HOP_DECAY, PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.rdf.formats import EXPORT_FORMATS, negotiate, resolve_format
+from kg.store.changes import store_changes
 
 router = APIRouter()
 
@@ -203,8 +204,6 @@ def changes(
                                        description="A store version id (`/health` tells the current one).")] = None,
     format: Annotated[Literal["json", "text"], Query(description="`json` or `text`.")] = "json",
 ) -> Response:
-    from kg.store.changes import store_changes
-
     found = store_changes(glossary.settings, since, glossary.version)
     if format == "text":
         return Response(found.to_text() + "\n", media_type="text/plain; charset=utf-8")

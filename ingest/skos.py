@@ -42,6 +42,7 @@ from kg.labels import detect_lang, slugify
 from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
 from kg.rdf.formats import FORMATS, Format, guess_format, resolve_format
 from kg.rdf.skos import COLLECTION_PATH, KGV, parse_source_literal, scheme_uri
+from kg.settings import Settings
 
 SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
 _LINE_IN_MESSAGE = re.compile(r"\bline[:\s]+(\d+)", re.IGNORECASE)
@@ -72,8 +73,6 @@ def parse_skos(data: bytes, name: str, fmt: str | None = None, *, namespace: str
         be parsed gives an empty import with one ``parse_error`` issue.
     """
     if namespace is None:
-        from kg.settings import Settings
-
         namespace = Settings().namespace
     graph, issues = parse_graph(data, name, fmt, base=namespace)
     if graph is None:

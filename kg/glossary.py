@@ -18,7 +18,14 @@ from kg.errors import BadParameterError, NotFoundError
 from kg.graph import link_graph
 from kg.labels import normalize, split_labels
 from kg.model import Collection, Concept, Issue
+from kg.prereqs.dag_index import ancestor_index
+from kg.prereqs.explained import explain_path
+from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path, prerequisite_graph
+from kg.prereqs.related import prepare, related
+from kg.rdf.formats import resolve_format, serialize
+from kg.rdf.sparql_workers import GraphSnapshot, shared_pool
 from kg.settings import Settings
+from kg.store.versions import Store
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -87,7 +94,6 @@ class Glossary:
         Raises:
             StoreError: no version has been written yet, or it cannot be read.
         """
-        from kg.store.versions import Store
 
         settings = settings or Settings()
         return Store(settings.store).load(settings=settings)
@@ -195,8 +201,7 @@ class Glossary:
     def prerequisites(self) -> nx.DiGraph:
         """The prerequisite DAG: an edge B -> A when B is to be learnt before A (see ``kg.prereqs.learning``);
         read from the store version when it was saved there by the same model."""
-        from kg.prereqs.dag_index import ancestor_index
-        from kg.prereqs.learning import prerequisite_graph
+        # heavy: kg.prereqs.model and .saved load kg.prereqs.features and .cues (~11 ms at `kg` start-up)
         from kg.prereqs.model import model_path
         from kg.prereqs.saved import load_dag
 
@@ -217,7 +222,6 @@ class Glossary:
             limit: at most this many items (default ``kg.prereqs.learning.PATH_LIMIT``).
             min_confidence: least strength of an item, its chains together (default ``PATH_MIN_CONFIDENCE``).
         """
-        from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path
 
         concept = self.get(ref)
         known_ids = set()
@@ -239,19 +243,18 @@ class Glossary:
                           collection: str | None = None) -> nx.DiGraph:
         """The prerequisite graph, whole or around ``center``, ready to draw or export
         (see ``kg.prereqs.export``)."""
+        # heavy: kg.prereqs.export adds ~2 ms to `kg` start-up
         from kg.prereqs.export import prerequisite_view
 
         return prerequisite_view(self, center, depth, direction, collection)
 
     def related(self, ref: str, k: int = 10):
         """Concepts related to ``ref`` with the reasons (see ``kg.prereqs.related``)."""
-        from kg.prereqs.related import related
 
         return related(self, ref, k=k)
 
     def explain_path(self, source: str, target: str, alternatives: int = 0, max_length: int = 12):
         """The shortest explained chain between two concepts (see ``kg.prereqs.explained``)."""
-        from kg.prereqs.explained import explain_path
 
         return explain_path(self, source, target, alternatives=alternatives, max_length=max_length)
 
@@ -336,6 +339,7 @@ class Glossary:
         """The search engine: label lookup, BM25 and the dense index of the store version
         (built in memory with ``settings.model`` when the glossary has no store)."""
         if self._engine is None:
+            # heavy: kg.search.engine, kg.search.gloss (JMdict tables) and the encoders add ~17 ms to `kg` start-up
             from kg.search.engine import open_engine
 
             with self._engine_lock:  # the server's threads may ask at once: build once
@@ -349,7 +353,6 @@ class Glossary:
         _ = self.prerequisites  # the DAG is inferred once per version
         engine = self.engine
         if self.concepts:  # related terms keep per-version tables of neighbours and vectors
-            from kg.prereqs.related import prepare
 
             prepare(self.graph)
             self.related(next(iter(self.concepts)), k=1)
@@ -384,8 +387,6 @@ class Glossary:
 
     @property
     def sparql_pool(self):
-        from kg.rdf.sparql_workers import shared_pool
-
         return shared_pool(self.settings.sparql_workers, self.settings.sparql_memory_mb)
 
     def _prepare_sparql(self) -> None:
@@ -396,7 +397,6 @@ class Glossary:
 
     def sparql_snapshot(self):
         """The SKOS graph as the SPARQL workers load it, written once per glossary."""
-        from kg.rdf.sparql_workers import GraphSnapshot
 
         with self._exports_lock:
             if self._sparql_snapshot is None:
@@ -405,6 +405,7 @@ class Glossary:
 
     def to_rdf(self) -> rdflib.Graph:
         """The glossary as an rdflib graph in SKOS (see ``kg.rdf.skos``)."""
+        # heavy: kg.rdf.skos adds ~2 ms to `kg` start-up
         from kg.rdf.skos import to_rdf
 
         return to_rdf(self)
@@ -415,7 +416,6 @@ class Glossary:
         Returns:
             ``(data, media_type)``.
         """
-        from kg.rdf.formats import resolve_format, serialize
 
         name = resolve_format(fmt).name
         with self._exports_lock:  # a version never changes: each format is serialised once
@@ -428,6 +428,7 @@ class Glossary:
 
     def quality(self) -> QualityReport:
         """The SKOS quality report (see ``kg.rdf.quality``)."""
+        # heavy: kg.rdf.quality adds ~3 ms, kept out of the `kg` CLI start-up
         from kg.rdf.quality import quality_report
 
         return quality_report(self)

@@ -7,10 +7,15 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 
-# Hiragana, Katakana (incl. phonetic extensions and half-width forms), CJK ideographs.
-_JA_CHARS = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+#: What a "Japanese character" is, for a regex character class: the iteration mark 々,
+#: hiragana and katakana (with the phonetic extensions and the half-width forms), CJK
+#: ideographs (with extension A and the compatibility ones). The one definition: narrower
+#: classes elsewhere (kanji only, hiragana only, katakana words) say so in their names.
+JAPANESE_CHARS = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+#: One Japanese character (``JAPANESE_CHAR.search(text)``: does ``text`` hold any).
+JAPANESE_CHAR = re.compile(f"[{JAPANESE_CHARS}]")
 _LETTERS = re.compile(r"[^\W\d_]")  # what str.isalpha accepts, near enough
-_JA_RUN = re.compile(r"(?=[^\W\d_])" + _JA_CHARS.pattern)  # a Japanese letter
+_JA_RUN = re.compile(r"(?=[^\W\d_])" + JAPANESE_CHAR.pattern)  # a Japanese letter
 _KATAKANA_LONG_VOWEL_END = re.compile(r"(?<=[\u30a0-\u30ff])ー(?![\u30a0-\u30ff])")
 _SEPARATORS = re.compile(r"[\s\-_‐‑‒–—・/]+")
 _TRAILING_PAREN = re.compile(r"^(?P<outer>.*?\S)\s*[(（](?P<inner>[^()（）]+)[)）]$")
@@ -30,7 +35,7 @@ def detect_lang(text: str) -> str:
     >>> detect_lang("深層学習"), detect_lang("Poolingレイヤー"), detect_lang("Deep Learning")
     ('ja', 'ja', 'en')
     """
-    return "ja" if _JA_CHARS.search(text) else "en"
+    return "ja" if JAPANESE_CHAR.search(text) else "en"
 
 
 def normalize(text: str) -> str:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.overrides import clean_name, write_override
+from ingest.reader import OVERRIDES_NAME
 from kg.errors import BadParameterError
 from kg.glossary import Glossary
 from kg.labels import normalize
@@ -55,8 +57,6 @@ def correct_prerequisites(glossary: Glossary, settings: Settings, term: str, con
         BadParameterError: a concept given as its own prerequisite, one both confirmed and
             rejected, or no source folder to write to (pass ``source``).
     """
-    from ingest.overrides import clean_name, write_override
-    from ingest.reader import OVERRIDES_NAME
 
     def written(concept: Concept) -> str:
         """The name the file uses: the display name when it names only this concept, else the id."""

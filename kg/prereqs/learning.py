@@ -120,6 +120,7 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
                         threshold: float | None = None, candidates: Candidates | None = None) -> nx.DiGraph:
     """Edges the model infers from the text alone (may hold cycles; see ``prerequisite_graph``).
     ``candidates``: the glossary's features when already extracted (training reuses them)."""
+    # heavy: kg.prereqs.model and kg.prereqs.features load kg.prereqs.cues (~10 ms at `kg` start-up)
     from kg.prereqs.features import extract
     from kg.prereqs.model import load_model, model_path
 

@@ -26,9 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from ingest.pipeline import ingest_paths
+from kg.glossary import Glossary
 from kg.prereqs.features import FEATURES, Candidates, extract
+from kg.prereqs.learning import learning_path, prerequisite_graph
 from kg.prereqs.model import PrerequisiteModel
 from kg.search.evaluate import LabelledPair, PrerequisiteEvaluation, evaluate_prerequisites, read_pairs
+from kg.settings import Settings
 
 #: L2 strength of the logistic regression (scikit-learn's C: smaller is stronger).
 REGULARIZATION = 1.0
@@ -136,7 +140,6 @@ def evaluate_model(corpus: Corpus, model: PrerequisiteModel, positives: list[Lab
                    ) -> PrerequisiteEvaluation:
     """Learning-path quality of ``model`` on the pairs whose concept is in this corpus
     (and in ``only_file``, when given)."""
-    from kg.prereqs.learning import learning_path, prerequisite_graph
 
     dag = prerequisite_graph(corpus.glossary, model, candidates=corpus.candidates)
     cache: dict[str, list[str]] = {}
@@ -242,9 +245,6 @@ def read_recipe(path: Path, shared: Path | None = None, held_out: bool = True
 
 def prepare(paths: list[Path]) -> list[Corpus]:
     """Each glossary ingested (graph only, no embeddings) and its features extracted."""
-    from ingest.pipeline import ingest_paths
-    from kg.glossary import Glossary
-    from kg.settings import Settings
 
     settings = Settings(semantic_index=False)
     return [Corpus.build(path.name, Glossary.from_ingest(ingest_paths([path], settings), settings)) for path in paths]

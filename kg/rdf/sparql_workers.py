@@ -39,7 +39,7 @@ from typing import Any
 
 from kg import errors
 from kg.errors import KGError, QueryLimitError
-from kg.rdf.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, SparqlAnswer, check_text
+from kg.rdf.sparql import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, SparqlAnswer, check_text, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,6 @@ def _limit_memory(budget: int | None) -> None:
 def _serve(conn, memory_budget: int) -> None:
     """A worker's loop: load graphs and answer queries until the pipe closes."""
     from rdflib import Dataset
-
-    from kg.rdf.sparql import evaluate
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     # Below the server in the CPU's queue: a query burning its time slice should not slow the

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 from kg.cache import LRUCache
 from kg.errors import BadParameterError
 from kg.labels import detect_lang
+from kg.search.encoders import get_encoder
+from kg.search.lexical import LabelMatcher, LexicalIndex
+from kg.search.lexical_store import load_lexical
+from kg.search.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
-    from kg.search.lexical import LabelMatcher, LexicalIndex
-    from kg.search.semantic import SemanticIndex
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 1000
@@ -215,15 +217,11 @@ class SearchEngine:
 def open_engine(glossary: Glossary) -> SearchEngine:
     """The engine for ``glossary``: its store version's dense index when it has one,
     else one built now in memory (notebooks, tests); none when the settings say so."""
-    from kg.search.lexical import LabelMatcher, LexicalIndex
-    from kg.search.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
 
     settings = glossary.settings
     concepts = list(glossary.concepts.values())
     semantic = None
     if settings.semantic_index and concepts:
-        from kg.search.encoders import get_encoder
-
         encoder = get_encoder(settings.model)
         glosser = glosser_for(settings)
         directory = glossary.directory
@@ -231,7 +229,6 @@ def open_engine(glossary: Glossary) -> SearchEngine:
             semantic = SemanticIndex.load(directory, encoder, glosser, ef_search=settings.hnsw_ef_search)
         else:
             semantic = SemanticIndex.build(glossary, encoder, glosser, hnsw=hnsw_params(settings))
-    from kg.search.lexical_store import load_lexical
 
     saved = load_lexical(glossary.directory)
     labels, lexical = saved if saved is not None else (LabelMatcher(concepts), LexicalIndex(concepts))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kg.errors import ConfigurationError
+from kg.labels import JAPANESE_CHAR
 from kg.search.jmdict import default_cache_dir, fetch_entries, hiragana, resolve_jmdict_db
 
 # Sudachi refuses inputs over 49,149 bytes; 12,000 characters stay below it even at 4 bytes a character.
@@ -23,7 +24,6 @@ _MAX_SPAN = 6
 _URL = re.compile(r"https?://[^\s)\]>）」』]+")
 _LATIN = re.compile(r"[A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _LATIN_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#-]*")
-_JA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HIRAGANA_WORD = re.compile(r"^[\u3040-\u309f]+$")
 #: Sudachi's major part of speech -> the coarse English class kept on a token.
@@ -188,7 +188,7 @@ class JapaneseGlosser:
         Returns:
             Space-separated English words; empty when nothing glosses.
         """
-        if not _JA.search(text):
+        if not JAPANESE_CHAR.search(text):
             return " ".join(_URL.sub(" ", text).split())
         return " ".join(u.english for u in self._analyze_impl(text, keep_all=False) if u.english)
 
@@ -300,7 +300,7 @@ class JapaneseGlosser:
                 m = pending.pop()
                 coarse, conj = self._pos(m)
                 surface = m.surface()
-                japanese = _JA.search(surface)
+                japanese = JAPANESE_CHAR.search(surface)
                 if japanese and _LATIN.search(surface) and len(parts := list(m.split(split_a))) > 1:
                     pending.extend(reversed(parts))  # Webサービス -> Web, サービス
                     continue
@@ -382,7 +382,7 @@ class JapaneseGlosser:
         token = atom.token
         if atom.latin:
             text = unicodedata.normalize("NFKC", token.surface).strip()
-            if _JA.search(text):  # 1万 -> 10000; of other mixed words only the Latin part is kept
+            if JAPANESE_CHAR.search(text):  # 1万 -> 10000; of other mixed words only the Latin part is kept
                 numeral = token.pos == "numeral" and token.normalized.isascii()
                 text = token.normalized if numeral else " ".join(_LATIN_RUN.findall(text))
             return GlossedUnit(token, text, "latin")

@@ -17,16 +17,14 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from kg.labels import normalize, text_lang
+from kg.labels import JAPANESE_CHAR, JAPANESE_CHARS, normalize, text_lang
 from kg.model import Concept
 
 # Longer queries are cut here: past a few sentences more text only adds noise and
 # time, and it keeps a 10,000-character paste as fast as a short query.
 MAX_QUERY_CHARS = 256
 
-# Kana, kanji and 々 after NFKC (which turns half-width kana into full-width ones).
-_JA = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUNS = re.compile(rf"(?P<ja>[{_JA}]+)|(?P<word>[^\W_{_JA}]+)")
+_RUNS = re.compile(rf"(?P<ja>[{JAPANESE_CHARS}]+)|(?P<word>[^\W_{JAPANESE_CHARS}]+)")
 _LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
 _SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
 _MARKUP = re.compile(r"^[\s\-*+>#|`]+|[*`]+|\s+$")
@@ -148,7 +146,7 @@ class LabelMatcher:
                 self._exact.setdefault(key, []).append(hit)
                 entries.append((key, *hit))
                 words = _words(label.text)
-                if words and not re.search(f"[{_JA}]", label.text):
+                if words and not JAPANESE_CHAR.search(label.text):
                     self._phrases.setdefault(tuple(words), []).append(hit)
         # Sorted keys for prefix lookups by bisection.
         entries.sort()

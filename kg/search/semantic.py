@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.cache import LRUCache
+from kg.errors import StoreError
 from kg.labels import detect_lang, text_lang
+from kg.search.encoders import EmbeddingCache, get_encoder
+from kg.search.encoders.cache import encode_cached
+from kg.search.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
     from kg.search.encoders import Encoder
-    from kg.search.encoders.cache import EmbeddingCache
     from kg.search.gloss import JapaneseGlosser
 
 PASSAGES_FILE = "passages.json"
@@ -111,8 +114,6 @@ class SemanticIndex:
         batch_size: int = 64,
     ) -> SemanticIndex:
         """Embed every concept's passages (only texts not already in ``cache``) and index them."""
-        from kg.search.encoders.cache import encode_cached
-        from kg.search.vectors import VectorIndex
 
         passages = concept_passages(glossary, glosser)
         texts = [p.text for p in passages]
@@ -132,8 +133,6 @@ class SemanticIndex:
     def load(cls, directory: Path, encoder: Encoder, glosser: JapaneseGlosser | None,
              ef_search: int | None = None) -> SemanticIndex:
         """Open a saved index; refused (StoreError) when it was built with another model."""
-        from kg.errors import StoreError
-        from kg.search.vectors import VectorIndex
 
         index = VectorIndex.load(directory, expected_model=encoder.name, expected_dimension=encoder.dimension,
                                  ef_search=ef_search)
@@ -190,6 +189,7 @@ def glosser_for(settings) -> JapaneseGlosser | None:
         return None
     with _glossers_lock:
         if "default" not in _glossers:
+            # heavy: kg.search.gloss and its JMdict tables add ~9 ms to `kg` start-up
             from kg.search.gloss import JapaneseGlosser
 
             _glossers["default"] = JapaneseGlosser()
@@ -205,10 +205,11 @@ def build_into(directory: Path, result, settings, progress=None, glossary: Gloss
     Returns:
         Manifest entries: model, dimension, index type, passages, cache hits and misses.
     """
-    from kg.glossary import Glossary
-    from kg.search.encoders import EmbeddingCache, get_encoder
 
     encoder = get_encoder(settings.model)
+    # a cycle: kg.glossary imports this module (via kg.search.engine)
+    from kg.glossary import Glossary
+
     glossary = glossary or Glossary.from_ingest(result, settings)
     encode_progress = None
     if progress is not None:

@@ -9,10 +9,11 @@ by concept id (ids are stable across re-ingests of unchanged terms). ``kg diff``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from kg.glossary import Glossary
+from kg.errors import NotFoundError, StoreError
+from kg.glossary import Glossary
+from kg.store.versions import Store
 
 
 @dataclass
@@ -116,15 +117,11 @@ def store_changes(settings, old: str | None = None, new: str | None = None) -> C
             error lists the versions it has.
         StoreError: the store is empty.
     """
-    from kg.errors import NotFoundError
-    from kg.store.versions import Store
 
     store = Store(settings.store)
     kept = store.versions()
     new = new or store.current_version()
     if new is None:
-        from kg.errors import StoreError
-
         raise StoreError(f"the store {store.root} is empty: run `kg ingest PATH` first", store=str(store.root))
     for name, version in (("new", new), ("old", old)):
         if version is not None and version not in kept:
@@ -140,6 +137,5 @@ def store_changes(settings, old: str | None = None, new: str | None = None) -> C
 
 def diff_from_nothing(glossary: Glossary) -> Changes:
     """Everything of the first version, as added."""
-    from kg.glossary import Glossary as _Glossary
 
-    return diff(_Glossary([], settings=glossary.settings), glossary)
+    return diff(Glossary([], settings=glossary.settings), glossary)

@@ -37,13 +37,16 @@ from typing import TYPE_CHECKING, Any
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from ingest.pipeline import IngestResult
+from ingest.skos import read_skos
 from kg.errors import ConfigurationError, RemoteStoreError
+from kg.model import Concept, Issue
 from kg.rdf.skos import KGV, scheme_uri
 from kg.settings import Settings
 from kg.store.sparql_store import SparqlStore
+from kg.store.versions import Store, _collection_from_dict, _collection_to_dict, write_result
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestResult
     from kg.glossary import Glossary
 
 log = logging.getLogger(__name__)
@@ -144,7 +147,6 @@ def publish(settings: Settings, remote: SparqlStore, url: str, glossary: Glossar
         StoreError: the local store is empty or unreadable.
         RemoteStoreError: the store could not be written.
     """
-    from kg.store.versions import Store
 
     glossary = glossary or Store(settings.store).load(settings)
     graph = graph_name(settings)
@@ -160,8 +162,6 @@ def publish(settings: Settings, remote: SparqlStore, url: str, glossary: Glossar
 
 
 def _records(glossary: Glossary, graph: str, digest: str) -> bytes:
-    from kg.store.versions import _collection_to_dict
-
     name = URIRef(records_graph_name(graph))
     index = glossary.manifest.get("extra", {}).get("index") or {}
     manifest = {key: value for key, value in glossary.manifest.items() if key != "files"}
@@ -270,7 +270,6 @@ def pull(settings: Settings, remote: SparqlStore, url: str, progress=None, retri
     Raises:
         RemoteStoreError: the store cannot be read, holds no such graph, or its graphs disagree.
     """
-    from kg.store.versions import Store, write_result
 
     graph = graph_name(settings)
     publication = remote_publication(remote, graph)
@@ -322,8 +321,6 @@ def _current_digest(store, graph: str) -> str | None:
 
 def _fetch(remote: SparqlStore, url: str, graph: str, publication: Publication | None,
            settings: Settings) -> tuple[IngestResult, str]:
-    from ingest.pipeline import IngestResult
-
     skos = remote.get_graph(graph)
     if skos is None:
         if publication is not None:
@@ -334,8 +331,6 @@ def _fetch(remote: SparqlStore, url: str, graph: str, publication: Publication |
     parsed = _parse(skos, url, graph)
     digest = graph_digest(parsed)
     if publication is None:
-        from ingest.skos import read_skos
-
         imported = read_skos(parsed, graph, settings.namespace)
         sources = {graph: hashlib.sha256(digest.encode()).hexdigest()}
         return IngestResult(imported.concepts, imported.collections, imported.issues, sources, 1), digest
@@ -368,10 +363,6 @@ def _parse(data: bytes, url: str, graph: str) -> Graph:
 
 
 def _decode(records: Graph, publication: Publication) -> IngestResult:
-    from ingest.pipeline import IngestResult
-    from kg.model import Concept, Issue
-    from kg.store.versions import _collection_from_dict
-
     parse = {"concept": Concept.from_dict, "collection": _collection_from_dict, "issue": Issue.from_dict}
     found: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in _RECORD_KINDS}
     try:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from kg.errors import StoreError
 from kg.model import Collection, Concept, Issue, Source
-from kg.search.semantic import PASSAGE_LAYOUT
+from kg.search.lexical_store import save_lexical
+from kg.search.semantic import PASSAGE_LAYOUT, build_into
 from kg.settings import Settings
 
 if TYPE_CHECKING:
@@ -213,7 +214,6 @@ class Store:
             StoreError: the store is empty, the version was written by another schema,
                 or one of its files is missing or corrupt (the message names it).
         """
-        from kg.glossary import Glossary
 
         directory = self.version_dir(version)
         manifest = self._read_json(directory / "manifest.json")
@@ -233,6 +233,9 @@ class Store:
         if expected is not None and expected != len(concepts):
             raise StoreError(f"{directory / 'concepts.json'} holds {len(concepts)} concepts, the manifest says "
                              f"{expected}: the store is corrupt, re-run `kg ingest PATH`", file=str(directory))
+        # a cycle: kg.glossary imports this module
+        from kg.glossary import Glossary
+
         return Glossary(concepts, collections, issues, settings=settings, version=directory.name, manifest=manifest,
                         directory=directory)
 
@@ -392,23 +395,24 @@ def _build_layers(staging: Path, result: IngestResult, settings: Settings, extra
     """Save what later layers need beside the concepts: the prerequisite DAG (inferred once
     here, so that no server start pays for it) and the dense index. Returns the manifest's
     ``extra`` with their entries."""
-    from kg.glossary import Glossary
+    # heavy: kg.prereqs.model and .saved load kg.prereqs.features and .cues (~11 ms at `kg` start-up)
     from kg.prereqs.model import model_path
     from kg.prereqs.saved import save_dag
 
     stage = stage or (lambda name: contextlib.nullcontext())
+    # a cycle: kg.glossary imports this module
+    from kg.glossary import Glossary
+
     with stage("prerequisites"):
         glossary = Glossary.from_ingest(result, settings)
         extra = {**(extra or {}), "prerequisites": save_dag(staging, glossary.prerequisites, model_path(settings))}
     with stage("lexical"):
+        # heavy: kg.search.lexical loads scipy (~70 ms), kept out of the `kg` CLI start-up
         from kg.search.lexical import LabelMatcher, LexicalIndex
-        from kg.search.lexical_store import save_lexical
 
         concepts = list(glossary.concepts.values())
         save_lexical(staging, LabelMatcher(concepts), LexicalIndex(concepts))
     if settings.semantic_index:
-        from kg.search.semantic import build_into
-
         with stage("embed"):
             extra["index"] = build_into(staging, result, settings, progress, glossary=glossary)
     return extra
@@ -467,10 +471,11 @@ def update_store(paths: list[Path | str], settings: Settings, progress: Progress
     Returns:
         An ``UpdateOutcome``; its ``exit_code`` is what the CLI exits with.
     """
+    # a cycle: ingest.pipeline imports kg, whose kg.glossary imports this module
     from ingest.pipeline import ingest_paths
+    from ingest.reader import discover, file_digest
 
     stage = stage or (lambda name: contextlib.nullcontext())
-    from ingest.reader import discover, file_digest
 
     store = Store(settings.store)
     with store.locked():

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from kg.errors import ConfigurationError
 from kg.search.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder, normalize
 from kg.search.encoders.cache import CacheStats, EmbeddingCache, encode_cached
+from kg.search.encoders.fake import FakeEncoder
+from kg.search.encoders.sbert import load_default, load_named
 
 __all__ = ["DEFAULT_MODEL", "CacheStats", "EmbeddingCache", "EncodeProgress", "Encoder", "clear_loaded",
            "encode_cached", "get_encoder", "normalize", "resolve_spec"]
@@ -27,25 +29,20 @@ _DEFAULT_ALIASES = frozenset({"", "default", "all-minilm-l6-v2", DEFAULT_MODEL.l
 
 
 def _fake(argument: str) -> Encoder:
-    from kg.search.encoders.fake import FakeEncoder
-
     return FakeEncoder(int(argument))
 
 
 def _default(argument: str) -> Encoder:
-    from kg.search.encoders.sbert import load_default
-
     return load_default()
 
 
 def _sentence_transformers(argument: str) -> Encoder:
-    from kg.search.encoders.sbert import load_named
-
     return load_named(argument)
 
 
 def _openvino(variant: str) -> Callable[[str], Encoder]:
     def factory(argument: str) -> Encoder:
+        # heavy: the OpenVINO backend module adds ~2 ms to `kg` start-up; imported once chosen
         from kg.search.encoders.openvino import load
 
         return load(variant, argument)

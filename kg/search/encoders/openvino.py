@@ -27,6 +27,7 @@ import numpy as np
 
 from kg.errors import ConfigurationError
 from kg.search.encoders.base import DEFAULT_MODEL, EncodeProgress, Encoder
+from kg.search.encoders.sbert import _import_sentence_transformers, _quiet_transformers
 
 #: Backend name -> whether the weights are compressed to int8.
 VARIANTS = {"openvino": False, "openvino-int8": True}
@@ -126,8 +127,6 @@ def _export_key(model_dir: Path, variant: str, ov_version: str) -> str:
 def _export(model_dir: Path, target: Path, int8: bool) -> None:
     """Convert the torch model in ``model_dir`` to OpenVINO IR in ``target`` (int8 weights if asked)."""
     import torch
-
-    from kg.search.encoders.sbert import _import_sentence_transformers, _quiet_transformers
 
     ov = _import("openvino")
     nncf = _import("nncf") if int8 else None
