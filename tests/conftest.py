@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kg.settings import Settings
@@ -37,3 +38,11 @@ def serve() -> Iterator[Callable[[Settings], str]]:
 
     with ExitStack() as servers:
         yield lambda settings: servers.enter_context(live_server(settings))
+
+
+@pytest.fixture(scope="module")
+def client_for(serve) -> Iterator[Callable[[Settings], httpx.Client]]:
+    """``http = client_for(settings)``: an httpx client of a live server over ``settings.store``
+    (started by ``serve``), closed when the module's tests are done."""
+    with ExitStack() as clients:
+        yield lambda settings: clients.enter_context(httpx.Client(base_url=serve(settings), timeout=30))

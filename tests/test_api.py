@@ -33,17 +33,14 @@ def expected() -> int:
 
 
 @pytest.fixture(scope="module")
-def live(serve, tmp_path_factory) -> tuple[str, Settings]:
-    """A server started on an empty store: its startup ingests the bundled data/ folder."""
-    settings = Settings(store=tmp_path_factory.mktemp("api") / "store", default_glossary=DATA, reload_interval=0)
-    return serve(settings), settings
+def live_settings(tmp_path_factory) -> Settings:
+    """An empty store: the server's startup ingests the bundled data/ folder."""
+    return Settings(store=tmp_path_factory.mktemp("api") / "store", default_glossary=DATA, reload_interval=0)
 
 
 @pytest.fixture(scope="module")
-def client(live) -> Iterator[httpx.Client]:
-    url, _ = live
-    with httpx.Client(base_url=url, timeout=30) as http:
-        yield http
+def client(client_for, live_settings) -> httpx.Client:
+    return client_for(live_settings)
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict:
@@ -60,8 +57,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
 # -- reading -------------------------------------------------------------------------------
 
 
-def test_health_reports_the_ingested_bundled_glossary(client, live, expected):
-    _, settings = live
+def test_health_reports_the_ingested_bundled_glossary(client, live_settings, expected):
+    settings = live_settings
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["concepts"] == expected
@@ -290,12 +287,10 @@ def test_a_served_version_is_frozen_and_freed_once_replaced(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def corpus_client(serve, tmp_path_factory, linked_corpus) -> Iterator[httpx.Client]:
+def corpus_client(client_for, tmp_path_factory, linked_corpus) -> httpx.Client:
     settings = Settings(store=tmp_path_factory.mktemp("corpus") / "store", reload_interval=0)
     assert update_store([linked_corpus], settings).exit_code == 0
-    url = serve(settings)
-    with httpx.Client(base_url=url, timeout=30) as http:
-        yield http
+    return client_for(settings)
 
 
 def test_corpus_deep_learning_carries_japanese_label_and_both_sources(corpus_client):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -275,7 +274,7 @@ def test_cli_path(kg_cli, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def client(serve, tmp_path_factory) -> Iterator[httpx.Client]:
+def client(client_for, tmp_path_factory) -> httpx.Client:
     from api.app import create_app
 
     settings = Settings(
@@ -284,9 +283,7 @@ def client(serve, tmp_path_factory) -> Iterator[httpx.Client]:
     # The OpenAPI paths, not app.routes: FastAPI keeps an included router as one opaque route.
     if not {"/path", "/concepts/{id}/related"} <= set(create_app(settings).openapi()["paths"]):
         pytest.skip("api.app.create_app does not add the api.graph_routes routes yet")
-    url = serve(settings)
-    with httpx.Client(base_url=url, timeout=30) as http:
-        yield http
+    return client_for(settings)
 
 
 def error_of(response: httpx.Response, status: int, code: str) -> dict:

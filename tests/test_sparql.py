@@ -8,12 +8,10 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
-from api.app import create_app
 from kg import Glossary, Settings
 from kg.errors import QueryError, QueryLimitError, QueryRefusedError
 from kg.store.versions import update_store
@@ -35,9 +33,8 @@ def glossary(settings) -> Glossary:
 
 
 @pytest.fixture(scope="module")
-def client(settings):
-    with TestClient(create_app(settings), raise_server_exceptions=False) as http:
-        yield http
+def client(client_for, settings):
+    return client_for(settings)
 
 
 def test_select_agrees_with_rdflib_on_the_same_graph(glossary):
