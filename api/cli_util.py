@@ -14,6 +14,7 @@ import click
 
 from kg.errors import KGError, RemoteStoreError, StoreError
 from kg.glossary import Glossary
+from kg.model import Issue
 from kg.settings import Settings
 from kg.store.versions import Store
 
@@ -111,3 +112,15 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class ArgumentError(click.ClickException):
+    """A term or option that cannot be used: exit code 2, like click's usage errors."""
+
+    exit_code = 2
+
+
+def issue_line(issue: Issue) -> str:
+    """``file:line: message`` (errors say so after the place, as compilers do)."""
+    where = f"{issue.file}:{issue.line}: " if issue.file and issue.line else (f"{issue.file}: " if issue.file else "")
+    return f"{where}{'error: ' if issue.severity == 'error' else ''}{issue.message}"
