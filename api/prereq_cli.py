@@ -19,6 +19,7 @@ from api.cli_util import (
     print_json,
 )
 from kg.errors import BadParameterError, KGError, NotFoundError
+from kg.prereqs.judged import evaluate_paths, read_judgements, read_missing
 from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path, prerequisite_graph
 from kg.settings import Settings
 
@@ -206,5 +207,41 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
     if as_json:
         print_json(report)
 
+@click.command(name="eval-paths")
+@click.argument("judged", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--missing", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Missing prerequisites (concept_id TAB missing_item_id TAB note); repeatable.")
+@click.option("--depth", type=click.IntRange(0, 100), default=None, help="As `kg prereqs --depth`.")
+@click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
+              help="As `kg prereqs --limit`.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
+              help="As `kg prereqs --min-confidence`.")
+@json_option
+@pass_settings
+def evaluate_paths_command(settings: Settings, judged: tuple[Path, ...], missing: tuple[Path, ...],
+                           depth: int | None, limit: int, min_confidence: float, as_json: bool) -> None:
+    """Learning paths scored against paths judged item by item (JUDGED.tsv: concept_id, concept_label,
+    item_id, item_label, rank, judgement P/N/W, error_class, note): the share of wrong items still
+    listed, of genuine and missing ones listed, of paths with no wrong item, and the median length."""
+    glossary = load_glossary(settings)
 
-COMMANDS = [prereqs, evaluate_prereqs, train_prereqs]
+    def path_of(concept: str) -> list[str]:
+        try:
+            found = glossary.get(concept)
+        except NotFoundError as error:
+            raise ArgumentError(f"{one_line(error)} (named in the judged paths)") from None
+        answer = glossary.learning_path(found.id, depth=depth, limit=limit, min_confidence=min_confidence)
+        return [item["id"] for item in answer["path"]]
+
+    judgements = [j for path in judged for j in read_judgements(path)]
+    wanted = [pair for path in missing for pair in read_missing(path)]
+    evaluation = evaluate_paths(path_of, judgements, wanted)
+    if as_json:
+        print_json({"metrics": evaluation.metrics, "wrong_listed": dict(evaluation.wrong_listed),
+                    "unjudged": [{"concept": c, "item": i} for c, i in evaluation.unjudged]})
+    else:
+        click.echo(evaluation.to_text())
+
+
+
+COMMANDS = [prereqs, evaluate_prereqs, evaluate_paths_command, train_prereqs]
