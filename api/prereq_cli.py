@@ -24,20 +24,29 @@ from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path, 
 from kg.settings import Settings
 
 
+def path_options(command):
+    """``--depth``, ``--limit`` and ``--min-confidence``: how a learning path is cut."""
+    for option in reversed([
+        click.option("--depth", type=click.IntRange(0, 100), default=None, help="How many prerequisite steps back."),
+        click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
+                     help="At most this many items (direct prerequisites are never cut by it)."),
+        click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
+                     help="Least strength of an item (its chains together)."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.argument("term")
 @click.option("--known", default="", help="Concepts you already know, comma-separated (ids or labels).")
-@click.option("--depth", type=click.IntRange(0, 100), default=None, help="How many prerequisite steps back.")
 @click.option("--confirm", multiple=True, metavar="B",
               help="Record that B is a prerequisite of TERM, whatever inference says (repeatable).")
 @click.option("--reject", multiple=True, metavar="B",
               help="Record that B is not a prerequisite of TERM (repeatable).")
 @click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder to keep kg-prerequisites.yaml in (default: the folder the store was ingested from).")
-@click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
-              help="At most this many items (direct prerequisites are never cut by it).")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
-              help="Least strength of an item (its chains together).")
+@path_options
 @json_option
 @pass_settings
 def prereqs(settings: Settings, term: str, known: str, depth: int | None, confirm: tuple[str, ...],
@@ -211,11 +220,7 @@ def train_prereqs(corpora: tuple[Path, ...], pairs: tuple[Path, ...], negatives:
 @click.argument("judged", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--missing", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Missing prerequisites (concept_id TAB missing_item_id TAB note); repeatable.")
-@click.option("--depth", type=click.IntRange(0, 100), default=None, help="As `kg prereqs --depth`.")
-@click.option("--limit", type=click.IntRange(1, 200), default=PATH_LIMIT, show_default=True,
-              help="As `kg prereqs --limit`.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=PATH_MIN_CONFIDENCE, show_default=True,
-              help="As `kg prereqs --min-confidence`.")
+@path_options
 @json_option
 @pass_settings
 def evaluate_paths_command(settings: Settings, judged: tuple[Path, ...], missing: tuple[Path, ...],
