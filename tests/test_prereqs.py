@@ -573,3 +573,14 @@ def test_train_prereqs_writes_a_model(tmp_path, fixtures):
     assert set(report["weights"]) == set(FEATURES) and report["leave_one_file_out"]["pairs"] > 0
     model = load_model(out)
     assert isinstance(model, PrerequisiteModel) and model.meta["trained_on"]["corpora"]
+
+
+def test_a_recipe_reads_the_shared_folder_relative_to_where_the_command_runs(tmp_path, monkeypatch, linked_corpus):
+    # `kg train-prereqs --recipe eval/recipe.json --shared ../shared`, as the docs write it, from a checkout.
+    from kg.prereqs.training import read_recipe
+
+    shared = linked_corpus.parents[2]
+    monkeypatch.chdir(shared.parent)
+    corpora, positives, _ = read_recipe(EVAL / "recipe.json", shared=Path(shared.name))
+    assert corpora[0] == linked_corpus.resolve() and corpora[0].is_dir()
+    assert positives[0] == (shared / "eval" / "dev_prerequisites.tsv").resolve()

@@ -228,9 +228,12 @@ def read_recipe(path: Path, shared: Path | None = None, held_out: bool = True
     folder = Path(path).parent
 
     def resolve(name: str) -> Path:
-        if "{shared}" in name and shared is None:
+        if "{shared}" not in name:
+            return folder / name
+        if shared is None:
             raise FileNotFoundError(f"{path} names the shared corpus ({name}): give its folder")
-        return folder / name.format(shared=shared)
+        # The shared folder as given (relative to where the command runs), not to the recipe.
+        return Path(name.format(shared=Path(shared).resolve()))
 
     halves = [recipe["design"], *([recipe["held_out"]] if held_out else [])]
     corpora = [resolve(name) for name in recipe["corpora"]]
