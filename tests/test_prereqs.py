@@ -584,3 +584,21 @@ def test_a_recipe_reads_the_shared_folder_relative_to_where_the_command_runs(tmp
     corpora, positives, _ = read_recipe(EVAL / "recipe.json", shared=Path(shared.name))
     assert corpora[0] == linked_corpus.resolve() and corpora[0].is_dir()
     assert positives[0] == (shared / "eval" / "dev_prerequisites.tsv").resolve()
+
+
+def test_a_term_named_only_in_a_worked_example_is_no_prerequisite(tmp_path):
+    # 形態素解析's "例:" bullet holds the sentence 私は自然言語処理が好きです: text being
+    # analysed, not a use of NLP. It had made morphological analysis a "basic" of NLP and of
+    # every LLM term below it (read as a list of kinds).
+    from ingest import ingest_paths
+    from kg import Glossary
+
+    (tmp_path / "nlp.md").write_text(
+        "## 自然言語処理 | Natural Language Processing\n\n- 人間の言語を計算機で扱う分野。\n\n"
+        "## 形態素解析 | Morphological Analysis\n\n- テキストを形態素に分割する処理。\n- 例:\n"
+        "  - 私は自然言語処理が好きです\n\n"
+        "## 大規模言語モデル | Large Language Model\n\n- 自然言語処理の深層学習モデル。\n", encoding="utf-8")
+    glossary = Glossary.from_ingest(ingest_paths([tmp_path]))
+    nlp, analysis = glossary.get("Natural Language Processing").id, glossary.get("Morphological Analysis").id
+    assert not glossary.prerequisites.has_edge(analysis, nlp)
+    assert analysis not in [item["id"] for item in glossary.learning_path("Large Language Model")["path"]]

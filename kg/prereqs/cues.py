@@ -157,6 +157,9 @@ _HEAD_BEFORE = re.compile(r"\b(?:is|are)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}$")
 _HERE = re.compile(r"^[^。.]*?(?:ここから|これから|これを基に|これをもとに|これを用いて|from this|from it\b)")
 
 
+# A header of worked examples (the whole header line), under which sentences are demo text.
+_DEMO_HEADER = re.compile(r"^(?:例|例文|具体例|使用例|入力例|出力例|e\.g\.|examples?|for example)\s*[:：]?$",
+                          re.IGNORECASE)
 # Before the mention: it sits in an enumeration of examples or sub-items.
 _EXAMPLE_CONTEXT = re.compile(
     r"(主な|代表的|例[:：えは]|例として|具体例|が該当|に分かれ|e\.g\.|such as|for example|including|examples?:|種類)",
@@ -312,6 +315,18 @@ class Reading:
         header = self._headers[n]
         return None if header < 0 else header
 
+    def is_demo(self, n: int | None, texts: set[str]) -> bool:
+        """Whether line ``n`` is demo content: a sentence (not a term) under a bare "例:" /
+        "Example:" header, such as the input of a worked example ("- 例:" then "  - 私は自然
+        言語処理が好きです"). A term named there is text being processed, not something used."""
+        if n is None:
+            return False
+        header = self._header(n)
+        if header is None or not _DEMO_HEADER.match(self.lines[header].strip(" -*\t")):
+            return False
+        item = _normalize(self.lines[n].strip(" -*\t0123456789."))
+        return not any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts)
+
     def in_enumeration(self, n: int | None, texts: set[str]) -> bool:
         """Whether line ``n`` is an item listed under a header ("- 主なモデル:" then
         "  - CNN: ..."), or a bare list item that is little more than the term itself."""
@@ -336,6 +351,8 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
     texts = set(reading.texts.get(used.id, ()))
     texts |= {normalize(l.text) for l in used.labels}
     texts.discard("")
+    if sentences and all(reading.is_demo(reading.line_of(s), texts) for s in sentences):
+        return Use({}, "")  # named only inside a worked example's text: no use of the term
     ordered = sorted(texts, key=lambda t: (-len(t), t))  # longest first; one order in every process
     use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
     nested = bool(sentences)
