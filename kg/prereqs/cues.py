@@ -59,7 +59,8 @@ _AFTER = {
     ),
     "named": re.compile(r"^\s*[)）]?\s*(?:と呼ばれ|と呼ぶ|と呼び|という|と称|と言う|と名付け)"),
     "usage": re.compile(
-        _COORD + r"(?:で最も|で一般的|で人気|で主流|に対応|がサポート|でサポート|に搭載|に組み込まれ|が開発|が提供|"
+        _COORD + r"(?:で最も|で一般的|で人気|で主流|に対応|対応(?:$|[\s、,。])|がサポート|でサポート|に搭載|"
+        r"に組み込まれ|が開発|が提供|"
         r"によって開発|(?:の[^。、]{0,10}?)?(?:での|における|において|向けの|用の)|(?:の[^。、]{0,10}?)?(?:で|に|において|における|向け)(?:[^。]{0,20}?で)?(?:も|は)?"
         r"(?:良く|よく|広く|主に|一般に|多く)?(?:用い|使わ|使用|利用|採用|活用|評価)|で[^。]{0,12}?(?:可能|できる))"
     ),
@@ -160,6 +161,11 @@ _HERE = re.compile(r"^[^。.]*?(?:ここから|これから|これを基に|こ�
 # A header of worked examples (the whole header line), under which sentences are demo text.
 _DEMO_HEADER = re.compile(r"^(?:例|例文|具体例|使用例|入力例|出力例|e\.g\.|examples?|for example)\s*[:：]?$",
                           re.IGNORECASE)
+# A header of what the concept is used for, offers or is good at: its items are uses, not kinds.
+_USE_HEADER = re.compile(
+    r"(応用|用途|活用|適用先|特徴|機能|メリット|デメリット|利点|欠点|長所|短所|対応|サポート|提供|"
+    r"applications?|use cases?|features?|benefits?|advantages?|drawbacks?|supported)[^:：。]{0,6}[:：]?$",
+    re.IGNORECASE)
 # Before the mention: it sits in an enumeration of examples or sub-items.
 _EXAMPLE_CONTEXT = re.compile(
     r"(主な|代表的|例[:：えは]|例として|具体例|が該当|に分かれ|e\.g\.|such as|for example|including|examples?:|種類)",
@@ -327,6 +333,14 @@ class Reading:
         item = _normalize(self.lines[n].strip(" -*\t0123456789."))
         return not any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts)
 
+    def in_use_list(self, n: int | None) -> bool:
+        """Whether line ``n`` is an item under a header of applications, features or merits
+        ("- 応用分野:" then "  - 自然言語処理 …"): the concept is used there, it is not their kind."""
+        if n is None:
+            return False
+        header = self._header(n)
+        return header is not None and bool(_USE_HEADER.search(self.lines[header].strip(" -*\t")))
+
     def in_enumeration(self, n: int | None, texts: set[str]) -> bool:
         """Whether line ``n`` is an item listed under a header ("- 主なモデル:" then
         "  - CNN: ..."), or a bare list item that is little more than the term itself."""
@@ -365,6 +379,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
             nested = False  # a top-level line; indented lines and table rows are details
         in_first = reading.in_first(sentence, folded)
         listed = reading.in_enumeration(n, texts)
+        used_there = reading.in_use_list(n)
         for text in ordered:
             at = folded.find(text)
             if at < 0:
@@ -382,7 +397,9 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
                 found.add("here")
                 found.discard("derived")  # "…はここから導出": derived from the concept, not the other way
             if not found & {"genus", "base", "fixes", "derived"}:
-                if listed:
+                if used_there:
+                    found.add("usage")
+                elif listed:
                     found.add("listed")
                 if _EXAMPLE_CONTEXT.search(before) or _example_after(after):
                     found.add("example")
