@@ -94,7 +94,6 @@ class Glossary:
         Raises:
             StoreError: no version has been written yet, or it cannot be read.
         """
-
         settings = settings or Settings()
         return Store(settings.store).load(settings=settings)
 
@@ -222,7 +221,6 @@ class Glossary:
             limit: at most this many items (default ``kg.prereqs.learning.PATH_LIMIT``).
             min_confidence: least strength of an item, its chains together (default ``PATH_MIN_CONFIDENCE``).
         """
-
         concept = self.get(ref)
         known_ids = set()
         for term in (k.strip() for k in known):
@@ -250,12 +248,10 @@ class Glossary:
 
     def related(self, ref: str, k: int = 10):
         """Concepts related to ``ref`` with the reasons (see ``kg.prereqs.related``)."""
-
         return related(self, ref, k=k)
 
     def explain_path(self, source: str, target: str, alternatives: int = 0, max_length: int = 12):
         """The shortest explained chain between two concepts (see ``kg.prereqs.explained``)."""
-
         return explain_path(self, source, target, alternatives=alternatives, max_length=max_length)
 
     def uri(self, concept_id: str) -> str:
@@ -397,7 +393,6 @@ class Glossary:
 
     def sparql_snapshot(self):
         """The SKOS graph as the SPARQL workers load it, written once per glossary."""
-
         with self._exports_lock:
             if self._sparql_snapshot is None:
                 self._sparql_snapshot = GraphSnapshot.write(self.rdf_graph, owner=self)
@@ -416,7 +411,6 @@ class Glossary:
         Returns:
             ``(data, media_type)``.
         """
-
         name = resolve_format(fmt).name
         with self._exports_lock:  # a version never changes: each format is serialised once
             cached = self._exports.get(name)

@@ -114,7 +114,6 @@ class SemanticIndex:
         batch_size: int = 64,
     ) -> SemanticIndex:
         """Embed every concept's passages (only texts not already in ``cache``) and index them."""
-
         passages = concept_passages(glossary, glosser)
         texts = [p.text for p in passages]
         vectors = encode_cached(encoder, texts, cache, batch_size=batch_size, progress=progress)
@@ -133,7 +132,6 @@ class SemanticIndex:
     def load(cls, directory: Path, encoder: Encoder, glosser: JapaneseGlosser | None,
              ef_search: int | None = None) -> SemanticIndex:
         """Open a saved index; refused (StoreError) when it was built with another model."""
-
         index = VectorIndex.load(directory, expected_model=encoder.name, expected_dimension=encoder.dimension,
                                  ef_search=ef_search)
         try:

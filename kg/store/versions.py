@@ -214,7 +214,6 @@ class Store:
             StoreError: the store is empty, the version was written by another schema,
                 or one of its files is missing or corrupt (the message names it).
         """
-
         directory = self.version_dir(version)
         manifest = self._read_json(directory / "manifest.json")
         found = manifest.get("schema_version") if isinstance(manifest, dict) else None
