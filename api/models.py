@@ -204,8 +204,14 @@ class PrerequisiteEdgeOut(BaseModel):
     prerequisite: str
     concept: str
     confidence: float = Field(description="0..1: how clearly the glossary's text says so.")
+    relation: str = Field("", description="What the text says: `is-a` (the concept is a kind of the "
+                                          "prerequisite), `part`, `part-of` (the concept is a part of the "
+                                          "prerequisite), `derived-from`, `built-on`, `addresses`, `uses`, "
+                                          "`named-after`; `stated` by the author; `imported` from an export.")
+    words: str = Field("", description="The words of the text that show the relation.")
     evidence: str = Field(description="The sentence of the concept's definition that uses the prerequisite.")
-    reasons: list[str] = Field(description="What the edge was inferred from (or `stated by the author`).")
+    reasons: list[str] = Field(description="The relation in words with its quote, then the signals the model "
+                                           "weighed (or `stated by the author`).")
     curated: bool = Field(False, description="Stated by the glossary's author rather than inferred.")
 
 
@@ -227,6 +233,14 @@ class PathStep(BaseModel):
                                                          "with its evidence sentence.")
 
 
+class BackgroundOut(BaseModel):
+    """A field name behind the concept."""
+
+    id: str
+    name: str
+    share: float = Field(description="The share of the glossary's concepts that build on it.")
+
+
 class LearningPathOut(BaseModel):
     """A learning path: the best-supported prerequisites in the order to learn them, each with its reason."""
 
@@ -234,7 +248,13 @@ class LearningPathOut(BaseModel):
     path: list[PathStep] = Field(description="Prerequisites ranked by the strength of their chains, cut by "
                                              "`min_confidence` and `limit`, listed basics first.")
     edges: list[PrerequisiteEdgeOut] = Field(description="The prerequisite edges among the listed concepts.")
-    known: list[Ref] = Field(description="Prerequisites left out because you know them.")
+    background: list[BackgroundOut] = Field(
+        default_factory=list,
+        description="Field names this concept builds on that a large share of the glossary builds on too "
+                    "(Machine Learning, …): listed apart rather than as items, unless the concept names them "
+                    "directly.")
+    known: list[Ref] = Field(description="Prerequisites left out because you know them, or because a term you "
+                                         "know needs them.")
     depth: int | None = None
     limit: int = Field(description="At most this many items (direct prerequisites are never cut by it).")
     min_confidence: float = Field(description="Every item needed at least this strength.")

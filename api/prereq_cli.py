@@ -67,8 +67,11 @@ def prereqs(settings: Settings, term: str, known: str, depth: int | None, confir
         print_json(path)
         return
     name = path["concept"]["name"]
+    background = ", ".join(b["name"] for b in path["background"])
     if not path["path"]:
         click.echo(f"nothing to learn before {name}" + (" that you do not know already" if path["known"] else ""))
+        if background:
+            click.echo(f"Background: {background}")
         return
     click.echo(f"Before {name}, learn (basics first; score = strength of its chains together):")
     for n, step in enumerate(path["path"], 1):
@@ -79,6 +82,8 @@ def prereqs(settings: Settings, term: str, known: str, depth: int | None, confir
         evidence = step["chain"][0]["evidence"]
         if evidence:
             click.echo(f"    \u201c{' '.join(evidence.split())[:110]}\u201d")
+    if background:
+        click.echo(f"Background (the fields it belongs to): {background}")
     if path["left_out"]:
         click.echo(f"({path['left_out']} weaker ancestors left out: --limit, --min-confidence)")
 
@@ -230,17 +235,27 @@ def evaluate_paths_command(settings: Settings, judged: tuple[Path, ...], missing
     listed, of genuine and missing ones listed, of paths with no wrong item, and the median length."""
     glossary = load_glossary(settings)
 
+    answers: dict[str, dict] = {}
+
+    def answer(concept: str) -> dict:
+        if concept not in answers:
+            try:
+                found = glossary.get(concept)
+            except NotFoundError as error:
+                raise ArgumentError(f"{one_line(error)} (named in the judged paths)") from None
+            answers[concept] = glossary.learning_path(found.id, depth=depth, limit=limit,
+                                                      min_confidence=min_confidence)
+        return answers[concept]
+
     def path_of(concept: str) -> list[str]:
-        try:
-            found = glossary.get(concept)
-        except NotFoundError as error:
-            raise ArgumentError(f"{one_line(error)} (named in the judged paths)") from None
-        answer = glossary.learning_path(found.id, depth=depth, limit=limit, min_confidence=min_confidence)
-        return [item["id"] for item in answer["path"]]
+        return [item["id"] for item in answer(concept)["path"]]
+
+    def background_of(concept: str) -> list[str]:
+        return [item["id"] for item in answer(concept)["background"]]
 
     judgements = [j for path in judged for j in read_judgements(path)]
     wanted = [pair for path in missing for pair in read_missing(path)]
-    evaluation = evaluate_paths(path_of, judgements, wanted)
+    evaluation = evaluate_paths(path_of, judgements, wanted, background_of)
     if as_json:
         print_json({"metrics": evaluation.metrics, "wrong_listed": dict(evaluation.wrong_listed),
                     "unjudged": [{"concept": c, "item": i} for c, i in evaluation.unjudged]})

@@ -149,13 +149,15 @@ def concept(
     response_model=LearningPathOut,
     responses=ERROR_RESPONSES,
     summary="Learning path",
-    description="What to learn before a concept, basics first. Every ancestor in the prerequisite "
-    "graph is scored by its chains taken together (noisy-OR; a chain is the product of its edge "
+    description="What to learn before a concept, basics first: its direct prerequisites, then what "
+    "strong is-a, part, derived-from and built-on chains lead to. Each is scored by its chains taken "
+    "together (noisy-OR; a chain is the product of its edge "
     f"confidences, times {HOP_DECAY} per step beyond the first) and listed when it reaches "
     "`min_confidence`: direct prerequisites always, the others strongest first up to `limit` items. "
-    "Concepts in `known`, and whatever is needed only for them, drop out. "
-    "Each item carries its score and its best chain, each edge with its evidence sentence; edges "
-    "stated by the glossary's author are marked `curated`.",
+    "Field names much of the glossary builds on come apart, as `background`. Concepts in `known`, "
+    "and what they need, drop out. Each item carries its score and its best chain, each edge with "
+    "its relation, the words that show it and its evidence sentence; edges stated by the glossary's "
+    "author are marked `curated`.",
 )
 def prerequisites(
     request: Request,

@@ -17,6 +17,7 @@ from kg.model import Collection, Concept, Definition, Issue, Label, Link, Source
 from kg.settings import Settings
 
 from .dialects import MarkdownReader
+from .dialects._common import site_ref
 from .md_entries import Entry, ParsedFile, Ref
 from .mentions import MentionMatcher, fold
 from .merge import concept_ids, group_entries
@@ -424,6 +425,10 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
         linked: set[str] = set()
         budget.definition()
         for ref in entry.refs:
+            if ref.kind == "link" and not _is_internal(ref):
+                # A path of the published site ("[Job](/docs/concepts/workloads/controllers/job/)")
+                # names a term by its last segment when one is named so; else it is an outside page.
+                ref = site_ref(ref, suffixes=(".mdx", ".html", ".htm"))
             if not _is_internal(ref):
                 continue
             target = resolver.resolve(ref, entry.file)

@@ -20,7 +20,7 @@ from kg.labels import normalize, split_labels
 from kg.model import Collection, Concept, Issue
 from kg.prereqs.dag_index import ancestor_index
 from kg.prereqs.explained import explain_path
-from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, learning_path, prerequisite_graph
+from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, background_terms, learning_path, prerequisite_graph
 from kg.prereqs.related import prepare, related
 from kg.rdf.formats import resolve_format, serialize
 from kg.rdf.sparql_workers import GraphSnapshot, shared_pool
@@ -207,6 +207,7 @@ class Glossary:
         saved = load_dag(self.directory, model_path(self.settings))
         dag = saved if saved is not None else prerequisite_graph(self)
         ancestor_index(dag)  # built now, so that no request pays for it
+        background_terms(dag)
         return dag
 
     def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,

@@ -28,7 +28,8 @@ def default_store_dir() -> Path:
 class Settings(BaseSettings):
     """Typed settings; each field can be set as ``KG_<NAME>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="KG_", extra="ignore")
+    # An empty variable is an unset one (KG_PREREQUISITE_MODEL= had meant the folder ".").
+    model_config = SettingsConfigDict(env_prefix="KG_", extra="ignore", env_ignore_empty=True)
 
     store: Path = Field(default_factory=default_store_dir, description="Store directory.")
     base_uri: str = Field("https://example.org/glossary/", description="Namespace of concept URIs.")

@@ -30,6 +30,15 @@ def test_the_figures_count_what_is_listed_now():
     assert "wrong items still listed: 50.0%" in evaluation.to_text()
 
 
+def test_the_background_list_is_counted_apart():
+    judged = [Judgement("a", "x", "P"), Judgement("a", "y", "W", "unrelated"), Judgement("a", "f", "N")]
+    items, background = {"a": ["x"]}, {"a": ["f", "y"]}
+    m = evaluate_paths(items.__getitem__, judged, background_of=background.__getitem__).metrics
+    assert m["wrong_listed"] == 0.0 and m["wrong_shown"] == 1.0  # shown apart, not as an item
+    assert m["genuine_listed"] == m["genuine_shown"] == 1.0 and m["median_length"] == 1
+    assert "genuine_shown" not in evaluate_paths(items.__getitem__, judged).metrics
+
+
 def test_a_bad_judgement_names_its_file_and_line(tmp_path):
     path = tmp_path / "j.tsv"
     path.write_text(HEADER + "a\tA\tx\tX\t1\tP\t\tok\na\tA\ty\tY\t2\tmaybe\t\t\n", encoding="utf-8")

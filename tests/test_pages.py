@@ -236,7 +236,7 @@ def test_concept_page_renders_definition_math_and_graph_then_a_node_click_naviga
     assert "\\eta" not in page.locator(".definition").first.inner_text()
     assert page.locator("h1").inner_text() == "Optimizer"
     path_items = page.locator(".learning-path li")
-    assert path_items.count() >= 3 and all(t.strip() for t in path_items.locator(".why").all_inner_texts())
+    assert path_items.count() >= 2 and all(t.strip() for t in path_items.locator(".why").all_inner_texts())
 
     page.goto(server + "/concept/overfitting")
     page.wait_for_selector("html[data-ready=true]")

@@ -19,7 +19,15 @@ from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, NotFoundError
 from kg.prereqs.features import FEATURES, candidate_pairs, extract, label_containments
-from kg.prereqs.learning import CHAIN_FLOOR, CURATED_REASON, HOP_DECAY, learning_path
+from kg.prereqs.learning import (
+    BACKGROUND_LIMIT,
+    CHAIN_FLOOR,
+    CURATED_REASON,
+    HOP_DECAY,
+    background_terms,
+    chainable,
+    learning_path,
+)
 from kg.prereqs.model import MODEL_PATH, PrerequisiteModel, load_model
 from kg.search.evaluate import evaluate_prerequisites, read_pairs
 
@@ -66,7 +74,10 @@ def test_leave_one_file_out_quality(recipe):
     assert metrics["pairs"] >= 210 and metrics["negatives"] >= 150, metrics
     # 69.2% since application, feature and merit lists stopped counting as lists of kinds (70.4%
     # before): pairs such as Deep Learning before NLP, which the judged paths call background.
-    assert metrics["correct"] >= 0.68 and metrics["reversed"] <= 0.06, metrics
+    # 62.7% since paths go past a direct prerequisite only through strong is-a, part, derived-from
+    # and built-on edges (issue 23): the judged paths lost nine in ten of their wrong items, and
+    # the pairs lost are far ancestors reached through weak or non-structural chains.
+    assert metrics["correct"] >= 0.60 and metrics["reversed"] <= 0.06, metrics
     assert metrics["precision"] >= 0.75 and metrics["median_path_length"] <= 12, metrics
 
 
@@ -235,7 +246,7 @@ def test_cycle_breaking_is_exact_on_the_real_glossary(corpus):
     from kg.prereqs.learning import SEARCH_LIMIT, infer_prerequisites
 
     tangles = nx.strongly_connected_components(infer_prerequisites(corpus))
-    assert 10 < max(map(len, tangles)) < SEARCH_LIMIT
+    assert 2 < max(map(len, tangles)) < SEARCH_LIMIT
 
 
 def test_a_usage_note_is_no_prerequisite(corpus):
@@ -256,12 +267,13 @@ def test_every_item_says_why(corpus):
             assert all(a["concept"] == b["prerequisite"] for a, b in zip(chain, chain[1:], strict=False))
             assert len(chain) == 1 or not item["direct"]
     recall = next(s for s in corpus.learning_path("F1 Score")["path"] if s["id"] == "recall")
-    assert "調和平均" in recall["chain"][0]["evidence"] and "computed from it" in recall["reason"]
+    assert "調和平均" in recall["chain"][0]["evidence"] and "is derived from Recall" in recall["reason"]
+    assert recall["chain"][0]["relation"] == "derived-from" and "調和平均" in recall["chain"][0]["words"]
 
 
 def test_one_weak_edge_never_brings_in_a_subtree():
     dag = nx.DiGraph()
-    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    edge = {"evidence": "", "reasons": ("x",), "curated": False, "relation": "is-a"}
     dag.add_edge("basis", "topic", confidence=0.95, **edge)
     dag.add_edge("aside", "topic", confidence=0.55, **edge)  # a weak, maybe wrong, edge
     for n in range(10):  # with a whole subtree behind it
@@ -273,7 +285,7 @@ def test_one_weak_edge_never_brings_in_a_subtree():
 
 def test_limit_keeps_direct_prerequisites_and_ranks_the_rest():
     dag = nx.DiGraph()
-    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    edge = {"evidence": "", "reasons": ("x",), "curated": False, "relation": "is-a"}
     for n in range(5):
         dag.add_edge(f"d{n}", "topic", confidence=0.9, **edge)
         dag.add_edge(f"a{n}", f"d{n}", confidence=0.9 - n / 100, **edge)
@@ -292,7 +304,10 @@ def test_known_concepts_and_what_only_they_need_drop_out(corpus):
     assert "overfitting" in full
     without = corpus.learning_path("Dropout", known=["過学習"])
     ids = [s["id"] for s in without["path"]]
-    assert "overfitting" not in ids and [k["id"] for k in without["known"]] == ["overfitting"]
+    # What overfitting needs is known too (a reader who knows a term knows its prerequisites).
+    needs = nx.ancestors(corpus.prerequisites, "overfitting")
+    assert "overfitting" not in ids and "overfitting" in [k["id"] for k in without["known"]]
+    assert {k["id"] for k in without["known"]} <= needs | {"overfitting"} and not needs & set(ids)
     for item in without["path"]:  # no chain goes through what the reader knows
         assert "overfitting" not in {edge["prerequisite"] for edge in item["chain"]}
 
@@ -338,15 +353,25 @@ def _reference_ranking(dag, concept, known, depth, min_confidence):
     ancestor count."""
     best: dict[str, float] = {}
     reachable: set[str] = set()
+    known = set(known)
+    for term in list(known):  # a reader who knows a term knows what it needs
+        known |= nx.ancestors(dag, term) - {concept}
+
+    expandable: set[str] = set()  # reached by a chain of chainable edges only: a path goes on past them
 
     def walk(node, score, steps, seen):
         for prereq in dag.predecessors(node):
             if prereq in known or prereq in seen or (depth is not None and steps >= depth):
                 continue
+            strong = chainable(dag.edges[prereq, node])
+            if node != concept and not strong:
+                continue  # past a direct prerequisite, only strong structural edges
             reachable.add(prereq)
             new = score * dag.edges[prereq, node]["confidence"] * (HOP_DECAY if steps else 1.0)
             best[prereq] = max(best.get(prereq, 0.0), new)
-            walk(prereq, new, steps + 1, seen | {prereq})
+            if strong:  # a direct edge of another relation is listed, and the path stops there
+                expandable.add(prereq)
+                walk(prereq, new, steps + 1, seen | {prereq})
 
     walk(concept, 1.0, 0, {concept})
     counted = {n for n, s in best.items() if s >= min(min_confidence, CHAIN_FLOOR)}
@@ -357,14 +382,25 @@ def _reference_ranking(dag, concept, known, depth, min_confidence):
             return 1.0
         miss = 1.0
         for after in dag.successors(node):
-            if after in counted or after == concept:
+            if after == concept or after in counted and after in expandable and chainable(dag.edges[node, after]):
                 miss *= 1 - together(after) * dag.edges[node, after]["confidence"] * (
                     HOP_DECAY if after != concept else 1.0)
         return 1 - miss
 
-    scores = {n: together(n) for n in counted if together(n) >= min_confidence}
-    routes = {n: sum(1 for a in dag.successors(n) if a in counted or a == concept) for n in scores}
-    return scores, {n: best[n] for n in scores}, routes, len(reachable)
+    hubs = background_terms(dag)  # listed apart unless direct
+    scores = {n: together(n) for n in counted if together(n) >= min_confidence
+              and (n not in hubs or dag.has_edge(n, concept))}
+    routes = {n: sum(1 for a in dag.successors(n)
+                     if a == concept or a in counted and a in expandable and chainable(dag.edges[n, a]))
+              for n in scores}
+    # Every ancestor within depth not through a known term, whatever its edges: those not listed are left out.
+    ancestors, frontier = set(), {concept}
+    for _ in range(len(dag) if depth is None else depth):
+        frontier = {p for n in frontier for p in dag.predecessors(n) if p not in known and p != concept} - ancestors
+        ancestors |= frontier
+    background = [h for h in sorted(hubs) if h in counted and h not in scores
+                  and together(h) >= min_confidence][:BACKGROUND_LIMIT]
+    return scores, {n: best[n] for n in scores}, routes, len(ancestors) - len(background), known
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -374,7 +410,7 @@ def test_ranked_path_equals_every_chain_enumerated(seed):
     every chain gives."""
     rng = np.random.default_rng(seed)
     dag = nx.DiGraph()
-    edge = {"evidence": "", "reasons": ("x",), "curated": False}
+    edge = {"evidence": "", "reasons": ("x",), "curated": False, "relation": "is-a"}
     nodes = [f"n{i}" for i in range(14)]
     dag.add_nodes_from(nodes)
     for i in range(len(nodes)):  # edges go from a lower to a higher number: a DAG
@@ -386,34 +422,35 @@ def test_ranked_path_equals_every_chain_enumerated(seed):
             for depth in (None, 1, 2):
                 for min_confidence in (0.0, 0.3, 0.5):
                     path = learning_path(dag, concept, known, depth, limit=200, min_confidence=min_confidence)
-                    scores, best, routes, ancestors = _reference_ranking(dag, concept, known, depth, min_confidence)
+                    scores, best, routes, ancestors, knows = _reference_ranking(dag, concept, known, depth,
+                                                                                min_confidence)
                     assert {item.id: round(item.score, 9) for item in path.items} == {
                         n: round(s, 9) for n, s in scores.items()}
                     assert {item.id: item.routes for item in path.items} == routes
                     assert path.cut == ancestors - len(scores)
-                    assert path.known == sorted(known & nx.ancestors(dag, concept))
+                    assert path.known == sorted(knows & nx.ancestors(dag, concept))
                     for item in path.items:
                         assert depth is None or len(item.chain) <= depth
                         assert item.chain[0].prerequisite == item.id and item.chain[-1].concept == concept
                         assert all(a.concept == b.prerequisite for a, b in itertools.pairwise(item.chain))
-                        assert not known & {e.prerequisite for e in item.chain}
+                        assert not knows & {e.prerequisite for e in item.chain}
                         strength = math.prod(e.confidence for e in item.chain) * HOP_DECAY ** (len(item.chain) - 1)
                         assert strength == pytest.approx(best[item.id])  # the chain shown is the strongest
 
 
 def test_a_term_several_chains_lead_to_outranks_one_a_single_chain_reaches():
     dag = nx.DiGraph()
-    edge = {"evidence": "", "reasons": ("x",), "curated": False}
-    for a, b, confidence in [("basic", "left", 0.7), ("basic", "right", 0.7), ("left", "goal", 0.9),
-                             ("right", "goal", 0.9), ("single", "left", 0.75)]:
+    edge = {"evidence": "", "reasons": ("x",), "curated": False, "relation": "is-a"}
+    for a, b, confidence in [("basic", "left", 0.85), ("basic", "right", 0.85), ("left", "goal", 0.9),
+                             ("right", "goal", 0.9), ("single", "left", 0.9)]:
         dag.add_edge(a, b, confidence=confidence, **edge)
-    # One chain each: basic 0.7 * 0.9 * 0.8 = 0.504 < single 0.75 * 0.9 * 0.8 = 0.54; but
-    # basic's two chains together make 1 - (1 - 0.504)^2 = 0.754, so it takes the one place
+    # One chain each: basic 0.85 * 0.9 * 0.8 = 0.612 < single 0.9 * 0.9 * 0.8 = 0.648; but
+    # basic's two chains together make 1 - (1 - 0.612)^2 = 0.849, so it takes the one place
     # the two direct prerequisites leave under limit=3.
     path = learning_path(dag, "goal", limit=3)
     assert path.steps == ["basic", "left", "right"]
     basic = path.items[0]
-    assert basic.score == pytest.approx(1 - (1 - 0.504) ** 2)
+    assert basic.score == pytest.approx(1 - (1 - 0.612) ** 2)
     assert basic.routes == 2
     assert path.cut == 1
     glossary = SimpleNamespace(concepts={n: SimpleNamespace(name=n.title(), pref_labels=lambda: {})
@@ -626,3 +663,10 @@ def test_an_application_or_feature_list_is_no_list_of_kinds(tmp_path):
     for applied in ("Natural Language Processing", "Image Classification"):
         assert not dag.has_edge(dl, glossary.get(applied).id), applied
     assert not dag.has_edge(glossary.get("vLLM").id, glossary.get("LoRA").id)
+
+
+def test_an_empty_model_variable_means_the_shipped_model(monkeypatch):
+    from kg.prereqs.model import model_path
+
+    monkeypatch.setenv("KG_PREREQUISITE_MODEL", "")
+    assert model_path(Settings()) == MODEL_PATH

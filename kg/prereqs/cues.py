@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from kg.labels import Sentences, first_sentence
 from kg.labels import normalize as _normalize
+from kg.prereqs.morphology import is_verb_form
 
 if TYPE_CHECKING:
     from kg.model import Concept
@@ -31,8 +33,13 @@ normalize = functools.lru_cache(maxsize=1 << 18)(_normalize)
 ROLES = ("gen", "obj", "loc", "dat", "com", "subj", "list")
 
 
-USE_CUES = ("uses", "count", "first", "nested", "genus", "base", "fixes", "derived", "here", "named", "usage",
+USE_CUES = ("uses", "count", "first", "nested", "genus", "part", "base", "fixes", "derived", "here", "named", "usage",
             "peer", "example", "listed", *(f"role_{role}" for role in ROLES))
+
+
+#: Cues that say how the concept is made of the term (genus, part, base, derived) or why it
+#: exists (fixes): they outweigh a list or an example around the same mention.
+STRUCTURAL_CUES = frozenset({"genus", "part", "base", "fixes", "derived"})
 
 
 # Japanese particles follow the term; English words precede it. Each pattern is tried on
@@ -42,12 +49,15 @@ _COORD = r"^\s*[)）]?\s*(?:(?:と|や|及び|および|、|,)[^。、,]{1,20}?)
 
 _AFTER = {
     "genus": re.compile(
-        _COORD + r"(?:の一種|の一つ|の1つ|のひとつ|の変種|の派生|の特殊|の一分野|の分野|の仲間|の総称)"
+        _COORD + r"(?:の一種|の一つ|の1つ|のひとつ|の変種|の派生|の特殊|の一分野|の分野|の仲間)"
     ),
     "base": re.compile(
         _COORD + r"(?:を用い|を使|を利用|を基に|をもとに|を元に|に基づ|を拡張|を改良|を応用|を組み合わせ|"
         r"を発展|を一般化|"
         r"の拡張|の改良|の応用|の手法|の方法|ベース|-?based)"
+    ),
+    "part": re.compile(
+        _COORD + r"(?:で構成|から構成|からな[りるっ]|から成|を構成|の構成要素|の一部|を持[つち]|を備え|を内蔵|を組み込)"
     ),
     "fixes": re.compile(
         _COORD + r"(?:を防|を抑|を軽減|を緩和|を回避|を解決|を解消|を改善|への対策|を避け|"
@@ -66,7 +76,7 @@ _AFTER = {
     ),
     "peer": re.compile(
         r"^\s*[)）]?\s*(?:と(?:ほぼ)?同義|と同じ|と同様|と併用|と比較|と異なり|と対照|との違い|と並|と組み合わせて|に対して|"
-        r"とは異なる)"
+        r"とは異なる|では(?:な|無)[いく]|で(?:な|無)[いく]|じゃな[いく]|以外)"
     ),
 }
 
@@ -82,6 +92,10 @@ _BEFORE = {
     "base": re.compile(
         r"(?:based on|built on|built from|builds on|using|uses|use of|applies|applied to|extension of|extends|"
         r"combines|on top of|relies on|by means of|generali[sz]ation of|implemented with)" + _ARTICLE
+    ),
+    "part": re.compile(
+        r"(?:consists? of|consisting of|composed of|made up of|comprises|comprising|built around|has an?|"
+        r"have an?|part of|component of|one of the components of)" + _ARTICLE
     ),
     "fixes": re.compile(
         r"(?:prevents?|preventing|reduces?|reducing|avoids?|avoiding|mitigates?|against|addresses|combats?|"
@@ -99,7 +113,7 @@ _BEFORE = {
     ),
     "peer": re.compile(
         r"(?:unlike|compared to|compared with|similar to|along with|together with|same as|alongside|"
-        r"as opposed to|versus|vs\.?|or)" + _ARTICLE
+        r"as opposed to|versus|vs\.?|or|not|rather than|instead of|other than)" + _ARTICLE
     ),
     "example": re.compile(r"(?:such as|e\.g\.,?|including|for example,?|like|for instance,?)\s+(?:[^.;]{0,60},\s*)?$"),
 }
@@ -176,12 +190,65 @@ _EXAMPLE_CONTEXT = re.compile(
 WORD = re.compile(r"[a-z0-9]+")
 
 
+# Where a list item's head term ends: the item's end, or a separator or a particle after it
+# (not の: in "Optimizerの設定" the item is a setting).
+_ITEM_HEAD_END = re.compile(r"\s*(?:$|[:：(（\-–—、,，/|]|は|が|を|と|で|に|も)")
+
+
+# Quotation marks: a term inside a quoted sentence or title is text being shown, not used.
+_QUOTES = {"「": "」", "『": "』", "“": "”", "\"": "\""}
+
+
+def _quoted(text: str, begin: int, end: int) -> bool:
+    """Whether ``text[begin:end]`` stands inside a quotation that holds more than it ("例:
+    "I love NLP"", 「Attention is all you need」), not one that only marks the term."""
+    for opening, closing in _QUOTES.items():
+        start = text.rfind(opening, 0, begin)
+        if start < 0:
+            continue
+        if opening == closing and text.count(opening, 0, begin) % 2 == 0:
+            continue  # straight quotes: an even number before the term closes them all
+        if opening != closing and text.find(closing, start + 1, begin) >= 0:
+            continue
+        stop = text.find(closing, end)
+        if stop >= 0 and (stop - start - 1) > (end - begin) + 4:
+            return True
+    return False
+
+
+# "XとYの総称": the concept is the umbrella name of X and Y, which are its kinds.
+_UMBRELLA_OF = re.compile(_COORD + r"の総称")
+
+
+# Opening and closing brackets: a term inside them is an aside, and what follows the
+# bracket ("(重みとバイアス)の総称") is said of the word before it, not of the term.
+_OPEN, _CLOSE = "(（[［", ")）]］"
+
+
+def _in_brackets(text: str, begin: int) -> bool:
+    """Whether ``text[begin]`` stands inside an unclosed bracket."""
+    depth = 0
+    for char in reversed(text[:begin]):
+        if char in _CLOSE:
+            depth += 1
+        elif char in _OPEN:
+            if depth == 0:
+                return True
+            depth -= 1
+    return False
+
+
+# A term used as a verb in Japanese: "分類される" (is classified), "最適化させる".
+_VERBAL_AFTER = re.compile(r"^(?:される|された|されて|されず|されな|されま|させ)")
+
+
 @dataclass
 class Use:
     """How one definition uses one term: cue values and the sentence that shows it best."""
 
     cues: dict[str, float] = field(default_factory=dict)
     sentence: str = ""
+    words: dict[str, str] = field(default_factory=dict)  # cue -> the words of the sentence that show it
 
     def vector(self) -> list[float]:
         if not self.cues:
@@ -349,10 +416,20 @@ class Reading:
         item = self._items.get(n)
         if item is None:
             item = self._items[n] = _normalize(self.lines[n].strip(" -*\t0123456789."))
-        if any(t and item.startswith(t) and len(item) <= len(t) + 4 for t in texts):
+        if any(t and item.startswith(t) and len(item) <= len(t) + 4 and _ITEM_HEAD_END.match(item, len(t))
+               for t in texts):
             return True  # "- gem5", "- Dropout": an enumeration of kinds or examples
         header = self._header(n)
-        return header is not None and self.lines[header].rstrip().endswith((":", "："))
+        # Under a header, the item must be the term itself, or start with it as its head
+        # ("CNN: 畳み込み…", "BERT (2018)"): in "- Weight Decay" the item is Weight Decay,
+        # of which Weight is only a word.
+        return header is not None and self.lines[header].rstrip().endswith((":", "：")) \
+            and any(t and item.startswith(t) and _ITEM_HEAD_END.match(item, len(t)) for t in texts)
+
+    def header_text(self, n: int | None) -> str:
+        """The header line the item ``n`` hangs under, as written (empty when none)."""
+        header = None if n is None else self._header(n)
+        return "" if header is None else self.lines[header].strip(" -*\t")
 
 
 def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
@@ -360,6 +437,8 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
     """How ``user``'s definition uses ``used`` (``sentences``: those holding the references).
 
     ``reading``: ``user``'s definition already read (``Reading``), when it uses several terms.
+    A term named only inside a worked example's text, or only as a verb ("命令を埋め込み、",
+    "分類される"), is not used at all.
     """
     reading = reading or Reading(user, set(sentences))
     texts = set(reading.texts.get(used.id, ()))
@@ -371,12 +450,11 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
     use = Use({"uses": 1.0, "count": math.log1p(count)}, sentences[0] if sentences else "")
     nested = bool(sentences)
     strongest = 0
+    as_verb = as_term = False  # whether some occurrence reads as a verb or quoted text, some as the term
     for sentence in sentences:
         folded = normalize(sentence)
         n = reading.line_of(sentence)
         table = " | " in sentence  # a table row: an enumeration, never a definition
-        if (n is None or not reading.lines[n].startswith((" ", "\t"))) and not table:
-            nested = False  # a top-level line; indented lines and table rows are details
         in_first = reading.in_first(sentence, folded)
         listed = reading.in_enumeration(n, texts)
         used_there = reading.in_use_list(n)
@@ -385,39 +463,93 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
             if at < 0:
                 continue
             before, after = folded[:at], folded[at + len(text) :]
-            found = {cue for cue, pattern in _AFTER.items() if pattern.match(after)}
-            found |= {cue for cue, pattern in _BEFORE.items() if pattern.search(before)}
+            if _VERBAL_AFTER.match(after) or is_verb_form(folded, at, at + len(text)) \
+                    or _quoted(folded, at, at + len(text)):
+                as_verb = True
+                break  # the label's word used as a verb, or inside quoted text: no mention of the term
+            as_term = True
+            if (n is None or not reading.lines[n].startswith((" ", "\t"))) and not table:
+                nested = False  # a top-level line; indented lines and table rows are details
+            found: dict[str, tuple[int, int]] = {}  # cue -> the span of ``folded`` that shows it
+            end = at + len(text)
+            for cue, pattern in _AFTER.items():
+                if m := pattern.match(after):
+                    found[cue] = (at, end + m.end())
+            for cue, pattern in _BEFORE.items():
+                if cue not in found and (m := pattern.search(before)):
+                    found[cue] = (m.start(), end)
             if table:
-                found = {"listed"}
-            if in_first and (_HEAD_AFTER.match(after) or _HEAD_BEFORE.search(before)):
-                found.add("genus")
+                found = {"listed": (at, end)}
+            if m := _UMBRELLA_OF.match(after):
+                found["listed"] = (at, end + m.end())  # the concept names the kinds it gathers
+
+            if in_first and "genus" not in found:
+                if m := _HEAD_AFTER.match(after):
+                    found["genus"] = (max(0, at - 12), end + m.end())
+                elif m := _HEAD_BEFORE.search(before):
+                    found["genus"] = (m.start(), end)
             if _GENUS_OF_NEXT.match(after):
-                found.discard("genus")
+                found.pop("genus", None)
+            if _in_brackets(folded, at):
+                for cue in ("genus", "part", "base", "fixes", "derived", "named"):
+                    found.pop(cue, None)
             if _HERE.match(after):
-                found.add("here")
-                found.discard("derived")  # "…はここから導出": derived from the concept, not the other way
-            if not found & {"genus", "base", "fixes", "derived"}:
+                found["here"] = (at, end + _HERE.match(after).end())
+                found.pop("derived", None)  # "…はここから導出": derived from the concept, not the other way
+            if not found.keys() & STRUCTURAL_CUES:
                 if used_there:
-                    found.add("usage")
+                    found["usage"] = (at, end)
+                    use.words.setdefault("usage", _header_quote(reading.header_text(n), sentence))
                 elif listed:
-                    found.add("listed")
-                if _EXAMPLE_CONTEXT.search(before) or _example_after(after):
-                    found.add("example")
+                    found["listed"] = (at, end)
+                    use.words.setdefault("listed", _header_quote(reading.header_text(n), sentence))
+                if (m := _EXAMPLE_CONTEXT.search(before)) or _example_after(after):
+                    found["example"] = (max(0, (m.start() if m else at) - 20), min(len(folded), end + 16))
             if in_first:
-                found.add("first")
+                found["first"] = _around(folded, at, end)
             role = next((r for pattern, r in _ROLE_AFTER if pattern.match(after)), None)
             role = role or next((r for pattern, r in _ROLE_BEFORE if pattern.search(before)), None)
             if role is None and re.match(r"^\s*(?:is|are|was|can|has|does)\b", after):
                 role = "subj"
             if role:
-                found.add(f"role_{role}")
-            for cue in found:
+                found[f"role_{role}"] = _around(folded, at, end)
+            for cue, span in found.items():
                 use.cues[cue] = 1.0
+                if cue not in use.words:
+                    use.words[cue] = _quote(sentence, folded, span)
             # The sentence shown as evidence: the one with the strongest cue.
-            rank = 3 if found & {"genus", "base", "fixes", "derived"} else 2 if "first" in found else 1
+            rank = 3 if found.keys() & STRUCTURAL_CUES else 2 if "first" in found else 1
             if rank > strongest:
                 strongest, use.sentence = rank, sentence
             break
+    if as_verb and not as_term:
+        return Use({}, "")
     if nested:
         use.cues["nested"] = 1.0
     return use
+
+
+def _around(text: str, begin: int, end: int, reach: int = 16) -> tuple[int, int]:
+    """The span ``begin:end`` of ``text`` widened by ``reach`` characters each side, to whole
+    words in English: the words around a plain mention."""
+    left, right = max(0, begin - reach), min(len(text), end + reach)
+    while 0 < left < begin and text[left - 1].isascii() and text[left - 1].isalnum():
+        left += 1
+    while end < right < len(text) and text[right].isascii() and text[right].isalnum():
+        right -= 1
+    return left, right
+
+
+def _quote(sentence: str, folded: str, span: tuple[int, int]) -> str:
+    """The words of ``sentence`` at ``span`` of its normalised form ``folded``: as written when
+    normalising kept every character in place (most sentences), else as normalised."""
+    begin, end = span
+    written = unicodedata.normalize("NFKC", sentence)
+    source = written if written.casefold() == folded else folded
+    return " ".join(source[begin:end].split())[:120]
+
+
+def _header_quote(header: str, sentence: str) -> str:
+    """A list item with the header it hangs under: "主なモデル: CNN: 畳み込み…"."""
+    item = " ".join(sentence.split())[:80]
+    return f"{header} {item}" if header else item

@@ -70,6 +70,14 @@ class AncestorIndex:
     def count(self, start: str, blocked: Iterable[str] = (), depth: int | None = None) -> int:
         return int(self.reached(start, blocked, depth).sum())
 
+    def ancestors_of_any(self, starts: Iterable[str]) -> set[str]:
+        """Every ancestor of any of ``starts`` (those not in the DAG are ignored)."""
+        mask = np.zeros(len(self.ids), dtype=bool)
+        for start in starts:
+            if start in self.position:
+                mask |= self.reached(start)
+        return {self.ids[i] for i in np.flatnonzero(mask).tolist()}
+
     def among_ancestors(self, start: str, nodes: Iterable[str]) -> list[str]:
         """Those of ``nodes`` that are ancestors of ``start``, sorted."""
         nodes = [n for n in nodes if n in self.position]

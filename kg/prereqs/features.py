@@ -12,6 +12,7 @@ definitions (how *c* uses *p*, then how *p* uses *c*):
 * ``nested`` — only in indented sub-bullets or table rows (details, not the definition);
 * ``genus`` — "Xの一種", "a kind of X", or X as the head noun of the first sentence;
 * ``base`` — "Xを用いた", "Xに基づく", "based on X", "X-based";
+* ``part`` — "Xで構成", "Xを持つ", "consists of X": X is a part of the concept;
 * ``fixes`` — "Xを防ぐ", "prevents X": the concept exists because of X;
 * ``derived`` — "Xから導出", "Xの調和平均", "computed from X";
 * ``here`` — "ここから導出" after X: X is derived from the defining concept;
@@ -35,13 +36,13 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
-from kg.prereqs.cues import USE_CUES, WORD, Reading, normalize, use_evidence
+from kg.prereqs.cues import USE_CUES, WORD, Reading, Use, normalize, use_evidence
 from kg.prereqs.dag_index import concatenated_ranges
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class Candidates:
     matrix: np.ndarray  # (2 * len(pairs), len(FEATURES))
     # (p, c) -> the sentence of c's definition that uses p (else p's on c); none for unlinked pairs.
     evidence: dict[tuple[str, str], str]
+    # (user, used) -> how the user's definition uses the term (cues and the words showing them).
+    uses: dict[tuple[str, str], Use] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         return [oriented for a, b in self.pairs for oriented in ((a, b), (b, a))]
@@ -277,6 +280,7 @@ def extract(glossary: Glossary) -> Candidates:
     a_links_b = np.zeros(len(pairs), dtype=bool)
     b_links_a = np.zeros(len(pairs), dtype=bool)
     sentence_of: dict[tuple[str, str], str] = {}
+    uses_of: dict[tuple[str, str], Use] = {}
     reading: Reading | None = None  # the definition of the user of the edges being read
     for user, used, data in links.edges(data=True):
         n = index[(user, used) if user < used else (used, user)]
@@ -290,6 +294,8 @@ def extract(glossary: Glossary) -> Candidates:
                            reading)
         sentence_of[(user, used)] = use.sentence
         vector = use.vector()
+        if use.cues:
+            uses_of[(user, used)] = use
         if user < used:  # a uses b: how p uses c in (a, b), how c uses p in (b, a)
             forward[n, uses:2 * uses] = vector
             backward[n, :uses] = vector
@@ -322,4 +328,4 @@ def extract(glossary: Glossary) -> Candidates:
                          dtype=np.float64, count=len(pairs))
     matrix[:, column["section"]] = np.repeat(shared, 2)
     matrix[:, column["mutual"]] = np.repeat((a_links_b & b_links_a).astype(np.float64), 2)
-    return Candidates(pairs, matrix, evidence)
+    return Candidates(pairs, matrix, evidence, uses_of)

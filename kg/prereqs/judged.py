@@ -47,6 +47,9 @@ class PathEvaluation:
             f"paths with no wrong item: {m['clean_paths']:.1%}",
             f"median path length: {m['median_length']:g}",
         ]
+        if "genuine_shown" in m:
+            lines.append(f"with the background list: wrong items shown {m['wrong_shown']:.1%}, genuine and "
+                         f"missing items shown {m['genuine_shown']:.1%}")
         if self.wrong_listed:
             lines.append("wrong items listed by class: " + ", ".join(
                 f"{kind or 'unclassed'} {n}" for kind, n in self.wrong_listed.most_common()))
@@ -92,13 +95,16 @@ def read_missing(path: Path | str) -> list[tuple[str, str]]:
 
 
 def evaluate_paths(path_of: Callable[[str], list[str]], judgements: Iterable[Judgement],
-                   missing: Iterable[tuple[str, str]] = ()) -> PathEvaluation:
+                   missing: Iterable[tuple[str, str]] = (),
+                   background_of: Callable[[str], list[str]] | None = None) -> PathEvaluation:
     """Score the paths ``path_of(concept)`` (item ids, in order) lists now against the judgements.
 
     Every concept named by a judgement or a missing row is one judged path. ``wrong_listed``
     is the share of W items still listed; ``genuine_listed`` the share of P and missing items
     listed; ``clean_paths`` the share of judged paths that list no W item; ``median_length``
-    the median number of items of those paths.
+    the median number of items of those paths. With ``background_of`` (the field names shown
+    apart from the items): ``genuine_shown`` and ``wrong_shown``, the same shares counting
+    what either list shows.
     """
     verdicts: dict[tuple[str, str], Judgement] = {}
     for judgement in judgements:
@@ -114,9 +120,11 @@ def evaluate_paths(path_of: Callable[[str], list[str]], judgements: Iterable[Jud
     evaluation = PathEvaluation({})
     listed: dict[str, set[str]] = {}
     lengths = []
+    shown: dict[str, set[str]] = {}
     for concept in concepts:
         items = path_of(concept)
         listed[concept] = set(items)
+        shown[concept] = listed[concept] | set(background_of(concept) if background_of else ())
         lengths.append(len(items))
         evaluation.unjudged += [(concept, i) for i in items if (concept, i) not in verdicts
                                 and i not in wanted[concept]]
@@ -135,4 +143,9 @@ def evaluate_paths(path_of: Callable[[str], list[str]], judgements: Iterable[Jud
         "median_length": statistics.median(lengths) if lengths else 0.0,
         "unjudged": len(evaluation.unjudged),
     }
+    if background_of is not None:
+        evaluation.metrics["wrong_shown"] = (sum(1 for c, i, _ in wrong if i in shown[c]) / len(wrong)
+                                             if wrong else 0.0)
+        evaluation.metrics["genuine_shown"] = (sum(1 for c, i in genuine if i in shown[c]) / len(genuine)
+                                               if genuine else 0.0)
     return evaluation

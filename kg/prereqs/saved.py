@@ -17,7 +17,7 @@ import networkx as nx
 from kg.prereqs.model import MODEL_PATH
 
 DAG_FILE = "prerequisites.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each edge's relation and the words that show it
 
 
 def model_fingerprint(path: Path | str = MODEL_PATH) -> str:
@@ -32,7 +32,7 @@ def save_dag(directory: Path | str, dag: nx.DiGraph, model: Path | str = MODEL_P
     counts for the manifest."""
     edges = [
         [a, b, round(float(data["confidence"]), 6), data.get("evidence", ""), list(data.get("reasons", ())),
-         bool(data.get("curated"))]
+         bool(data.get("curated")), data.get("relation", ""), data.get("words", "")]
         for a, b, data in dag.edges(data=True)
     ]
     payload = {"format_version": FORMAT_VERSION, "model": model_fingerprint(model), "nodes": list(dag.nodes),
@@ -61,7 +61,8 @@ def load_dag(directory: Path | str | None, model: Path | str = MODEL_PATH) -> nx
     dag = nx.DiGraph()
     dag.add_nodes_from(payload["nodes"])
     dag.add_edges_from(
-        (a, b, {"confidence": confidence, "evidence": evidence, "reasons": tuple(reasons), "curated": curated})
-        for a, b, confidence, evidence, reasons, curated in payload["edges"]
+        (a, b, {"confidence": confidence, "evidence": evidence, "reasons": tuple(reasons), "curated": curated,
+                "relation": relation, "words": words})
+        for a, b, confidence, evidence, reasons, curated, relation, words in payload["edges"]
     )
     return dag
