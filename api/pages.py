@@ -24,6 +24,7 @@ from api.models import MAX_TERM_CHARS
 from api.render import definition_html
 from kg.errors import BadParameterError, NotFoundError
 from kg.glossary import Glossary
+from kg.prereqs.hierarchy import alphabetical_index
 
 HERE = FilePath(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -133,6 +134,26 @@ def overview(
     return _page(request, "overview.html", glossary, title=title, collection=collection, center=center,
                  depth=depth, direction=direction, collections=_collections(glossary), graph=graph,
                  graph_svg=render_svg(graph, title), error=None)
+
+
+@router.get("/terms", response_class=HTMLResponse, include_in_schema=False)
+def terms(request: Request, glossary: GlossaryDep) -> HTMLResponse:
+    """Every term under its letter (A–Z) and its kana row (あ–わ), kanji by their reading."""
+    groups = alphabetical_index(glossary)
+    return _page(request, "terms.html", glossary, title="Index of terms", groups=groups)
+
+
+@router.get("/hierarchy", response_class=HTMLResponse, include_in_schema=False)
+def hierarchy(request: Request, glossary: GlossaryDep) -> HTMLResponse:
+    """The top concepts, each opening onto its narrower ones (the author's and the inferred is-a)."""
+    tree = glossary.hierarchy
+    names = {cid: concept.name for cid, concept in glossary.concepts.items()}
+    return _page(request, "hierarchy.html", glossary, title="Hierarchy", tops=tree.top(glossary.concepts),
+                 narrower=tree.narrower, names=names, max_depth=HIERARCHY_DEPTH)
+
+
+#: The hierarchy page nests this many levels at most (a hierarchy has no cycles; this bounds the page).
+HIERARCHY_DEPTH = 12
 
 
 def _collections(glossary: Glossary) -> list[dict[str, str]]:

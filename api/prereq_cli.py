@@ -1,5 +1,5 @@
-"""``kg prereqs``, ``kg eval-prereqs`` and ``kg train-prereqs``: learning paths, their
-corrections and their quality (``api.cli`` adds ``COMMANDS`` to the ``kg`` group)."""
+"""``kg prereqs``, ``kg review``, ``kg eval-prereqs`` and ``kg train-prereqs``: learning paths,
+their corrections and their quality (``api.cli`` adds ``COMMANDS`` to the ``kg`` group)."""
 
 from __future__ import annotations
 
@@ -264,4 +264,65 @@ def evaluate_paths_command(settings: Settings, judged: tuple[Path, ...], missing
 
 
 
-COMMANDS = [prereqs, evaluate_prereqs, evaluate_paths_command, train_prereqs]
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Questions to ask (or list) at most.")
+@click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder to keep kg-prerequisites.yaml in (default: the folder the store was ingested from).")
+@json_option
+@pass_settings
+def review(settings: Settings, limit: int, source: Path | None, as_json: bool) -> None:
+    """Answer the prerequisite questions that change the most learning paths.
+
+    Each question ("Is B needed before A?") comes from an edge the model is unsure of, a pair
+    just under its cut, or a term close in meaning that the text never connects; they are
+    ranked by how unsure the model is times how many learning paths the answer changes.
+    Answer y (yes), n (no), s (skip) or q (stop); the answers go to kg-prerequisites.yaml,
+    as with `kg prereqs --confirm/--reject`, and the store is re-ingested once. With --json,
+    the questions are listed for a script and nothing is asked.
+    """
+    # heavy: kg.prereqs.review reads every candidate pair's features
+    from kg.prereqs.review import apply_answers, review_questions
+
+    glossary = load_glossary(settings)
+    try:
+        questions = review_questions(glossary, limit=limit)
+    except BadParameterError as error:
+        raise ArgumentError(one_line(error)) from None
+    if as_json:
+        print_json({"questions": [q.to_dict(glossary) for q in questions]})
+        return
+    if not questions:
+        click.echo("nothing to ask: every prerequisite the model is unsure of has been answered")
+        return
+    answers: list[tuple[str, str, bool]] = []
+    for n, question in enumerate(questions, 1):
+        shown = question.to_dict(glossary)
+        click.echo(f"\n{n}/{len(questions)}. {shown['question']}  ({question.source}; changes up to "
+                   f"{question.impact} path{'s' if question.impact > 1 else ''}; model: {question.chance:.0%})")
+        for sentence in question.evidence:
+            click.echo(f"   \u201c{' '.join(sentence.split())[:140]}\u201d")
+        choice = click.prompt("   [y]es / [n]o / [s]kip / [q]uit", type=click.Choice(["y", "n", "s", "q"]),
+                              default="s", show_choices=False)
+        if choice == "q":
+            break
+        if choice in "yn":
+            answers.append((question.prerequisite, question.concept, choice == "y"))
+    if not answers:
+        click.echo("no answers: nothing written")
+        return
+    progress = Progress()
+    try:
+        outcome = apply_answers(glossary, settings, answers, source, progress=progress)
+    except BadParameterError as error:
+        raise ArgumentError(one_line(error)) from None
+    finally:
+        progress.close()
+    yes = sum(1 for _, _, said in answers if said)
+    click.echo(f"\n{yes} confirmed, {len(answers) - yes} rejected; written to kg-prerequisites.yaml"
+               + (f"; re-ingested as version {outcome.version}" if outcome and outcome.changed else ""))
+    if outcome is not None and outcome.exit_code:
+        sys.exit(outcome.exit_code)
+
+
+COMMANDS = [prereqs, review, evaluate_prereqs, evaluate_paths_command, train_prereqs]

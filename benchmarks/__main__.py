@@ -159,6 +159,38 @@ def bench_scale_command(sizes: list[int], vector_sizes: list[int], baseline_max:
         click.echo(table)
 
 
+@bench.command(name="review")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The glossary reviewed (default: the linked corpus beside the checkout).")
+@click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("../shared"),
+              show_default=True, help="The shared folder (its dev pairs are labels too).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/review"),
+              show_default=True, help="Where review.json, review.md and review.png are written.")
+@json_option
+def bench_review_command(corpus: Path | None, shared: Path, out: Path, as_json: bool) -> None:
+    """A reviewer played from the labelled pairs and the design half of the judged paths answers
+    `kg review`'s questions in order; the held-out judged paths are scored after 0, 10, 20 and
+    50 answers."""
+    import json
+
+    from benchmarks.review import format_table, play, plot
+
+    result = play(corpus or shared / "corpus" / "tech_glossary" / "linked", shared,
+                  progress=lambda message: click.echo(message, err=True))
+    out.mkdir(parents=True, exist_ok=True)
+    table = format_table(result)
+    (out / "review.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / "review.md").write_text(table + "\n", encoding="utf-8")
+    try:
+        plot(result, out / "review.png")
+    except ImportError:
+        click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(table)
+
+
 @bench.command(name="pages")
 @click.option("--rounds", type=click.IntRange(5, 10_000), default=200, show_default=True, help="Requests per page.")
 @click.option("--loads", type=click.IntRange(1, 100), default=10, show_default=True,

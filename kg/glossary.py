@@ -20,6 +20,7 @@ from kg.labels import normalize, split_labels
 from kg.model import Collection, Concept, Issue
 from kg.prereqs.dag_index import ancestor_index
 from kg.prereqs.explained import explain_path
+from kg.prereqs.hierarchy import Hierarchy, hierarchy_of
 from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE, background_terms, learning_path, prerequisite_graph
 from kg.prereqs.related import prepare, related
 from kg.rdf.formats import resolve_format, serialize
@@ -210,6 +211,11 @@ class Glossary:
         background_terms(dag)
         return dag
 
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """Broader and narrower terms: the author's and the inferred is-a ones (see ``kg.prereqs.hierarchy``)."""
+        return hierarchy_of(self)
+
     def learning_path(self, ref: str, known: Iterable[str] = (), depth: int | None = None,
                       limit: int | None = None, min_confidence: float | None = None) -> dict[str, Any]:
         """What to learn before ``ref``: the best-supported prerequisites, basics first, each
@@ -299,8 +305,8 @@ class Glossary:
             ],
             "links_out": self.links_out(concept.id),
             "links_in": self.links_in(concept.id),
-            "broader": [{"id": b, "name": self.concepts[b].name} for b in concept.broader if b in self.concepts],
-            "narrower": [{"id": c.id, "name": c.name} for c in self.concepts.values() if concept.id in c.broader],
+            "broader": [{"id": b, "name": self.concepts[b].name} for b in self.hierarchy.broader(concept.id)],
+            "narrower": [{"id": c, "name": self.concepts[c].name} for c in self.hierarchy.narrower(concept.id)],
             "prerequisites": self._prerequisite_view(self.prerequisites.in_edges(concept.id, data=True), 0),
             "dependents": self._prerequisite_view(self.prerequisites.out_edges(concept.id, data=True), 1),
         }

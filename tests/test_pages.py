@@ -326,3 +326,34 @@ def test_the_bundled_glossary_with_the_default_model(serve, browser, tmp_path):
     node.click()
     page.wait_for_url(re.compile(rf".*/concept/{re.escape(target)}$"))
     page.close()
+
+
+def test_the_index_of_terms_lists_both_scripts_and_is_keyboard_usable(page, server):
+    page.goto(server + "/terms")
+    letters = page.locator("nav.letters a").all_inner_texts()
+    assert "A" in letters and "か" in letters and letters.index("Z" if "Z" in letters else "A") < letters.index("か")
+    # A kanji label sits under the kana row of its reading: 深層学習 (しんそうがくしゅう) under さ.
+    row = page.locator("section.index-group", has=page.locator("h2", has_text="さ"))
+    assert "深層学習" in row.inner_text() and "しんそうがくしゅう" in row.inner_text()
+    assert "Deep Learning" in page.locator("section.index-group", has=page.locator("h2", has_text="D")).inner_text()
+    page.focus("nav.letters a >> nth=0")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#group-1")
+    page.screenshot(path=str(SCREENSHOTS / "terms.png"), full_page=False)
+
+
+def test_the_hierarchy_opens_narrower_terms_from_the_keyboard(page, server):
+    page.goto(server + "/hierarchy")
+    tops = page.locator("ul.hierarchy > li")
+    assert tops.count() >= 3
+    closed = page.locator("ul.hierarchy details:not([open]) > summary").first
+    closed.focus()
+    page.keyboard.press("Enter")  # on the summary (not its link): opens the branch
+    assert page.locator("ul.hierarchy details[open]").count() >= 2
+    page.screenshot(path=str(SCREENSHOTS / "hierarchy.png"), full_page=False)
+    # The concept page says the same: a narrower term of a top names it as broader.
+    child = page.locator("ul.hierarchy > li > details > ul > li a").first
+    name = page.locator("ul.hierarchy > li > details > summary a").first.inner_text()
+    child.click()
+    page.wait_for_selector("nav.thesaurus")
+    assert name in page.locator("nav.thesaurus").inner_text()

@@ -40,7 +40,7 @@ def source_folder(inputs: Sequence[Path]) -> Path | None:
     return folder
 
 
-def _covered(path: Path, inputs: Sequence[Path]) -> bool:
+def covered_by(path: Path, inputs: Sequence[Path]) -> bool:
     """Whether ingesting ``inputs`` reads ``path``."""
     path = path.resolve()
     return any(path == p.resolve() or (p.is_dir() and path.is_relative_to(p.resolve())) for p in inputs)
@@ -80,7 +80,7 @@ def correct_prerequisites(glossary: Glossary, settings: Settings, term: str, con
     path = write_override(folder, written(concept), [written(c) for c in confirmed], [written(c) for c in rejected],
                           key=key)
     paths = list(inputs) or [folder]
-    if not _covered(path, paths):  # a source outside the inputs: read the file too
+    if not covered_by(path, paths):  # a source outside the inputs: read the file too
         paths.append(path)
     outcome = update_store(paths, settings, progress=progress)
     issues = [i for i in outcome.issues

@@ -74,3 +74,25 @@ def is_verb_form(sentence: str, begin: int, end: int) -> bool:
     if not _KANA_END.search(sentence[begin:end]) or len(sentence) > 2000:
         return False
     return any(b < end and begin < e for b, e in _verb_spans(sentence))
+
+
+_KATAKANA = re.compile(r"[\u30a1-\u30f6]")
+
+
+def to_hiragana(text: str) -> str:
+    """Katakana as hiragana (ア -> あ); everything else as it is."""
+    return _KATAKANA.sub(lambda m: chr(ord(m.group()) - 0x60), text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def reading(text: str) -> str:
+    """How ``text`` is read, in hiragana (SudachiPy's reading of its kanji; kana as written);
+    the text itself without SudachiPy.
+
+    >>> reading("深層学習"), reading("トークン")
+    ('しんそうがくしゅう', 'とーくん')
+    """
+    tokenizer = _tokenizer()
+    if tokenizer is None:
+        return to_hiragana(text)
+    return to_hiragana("".join(m.reading_form() or m.surface() for m in tokenizer.tokenize(text)))

@@ -31,9 +31,7 @@ What a glossary becomes (design.md, "Concepts, URIs and RDF"):
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rdflib import Graph, Literal, Namespace, URIRef
@@ -193,48 +191,6 @@ def new_graph(namespace: str) -> Graph:
     return graph
 
 
-def _inferred_broader(glossary: Glossary) -> tuple[dict[str, list[str]], Callable[[str, str], bool]]:
-    """child -> its broader concepts from the inferred ``is-a`` prerequisite edges (c is a kind of
-    p: p is broader), where the author's hierarchy does not already place them. An edge that
-    would close a cycle with the author's ``broader`` (or the edges kept before it) is left out:
-    a SKOS hierarchy has no cycles. Concepts imported from a SKOS vocabulary keep its hierarchy.
-    Also: whether two concepts lie along one line of it through an inferred step."""
-    import networkx as nx
-
-    concepts = glossary.concepts
-    hierarchy = nx.DiGraph()  # child -> parent
-    for concept in concepts.values():
-        hierarchy.add_edges_from((concept.id, parent) for parent in concept.broader if parent in concepts)
-    found: dict[str, list[str]] = {}
-    # A vocabulary imported from SKOS keeps its own hierarchy: only the glossary's own terms get one inferred.
-    edges = sorted(((-data["confidence"], child, parent) for parent, child, data in
-                    glossary.prerequisites.edges(data=True) if data.get("relation") == "is-a"
-                    and not concepts[child].schemes and not concepts[parent].schemes))
-    for _strength, child, parent in edges:
-        if hierarchy.has_edge(child, parent):
-            continue
-        if parent in hierarchy and child in hierarchy and nx.has_path(hierarchy, parent, child):
-            continue
-        hierarchy.add_edge(child, parent)
-        found.setdefault(child, []).append(parent)
-
-    authored = nx.DiGraph(hierarchy)
-    authored.remove_edges_from((child, parent) for child, parents in found.items() for parent in parents)
-
-    @functools.cache
-    def above(node: str, graph: nx.DiGraph = hierarchy) -> frozenset[str]:
-        return frozenset(nx.descendants(graph, node)) if node in graph else frozenset()
-
-    def along(a: str, b: str) -> bool:
-        """Whether one of ``a``, ``b`` is above the other in the hierarchy, by an inferred step
-        (the author's own related links along the author's own hierarchy stay as written)."""
-        if not found or not (b in above(a) or a in above(b)):
-            return False
-        return not (b in above(a, authored) or a in above(b, authored))
-
-    return found, along
-
-
 def to_rdf(glossary: Glossary) -> Graph:
     """The glossary as SKOS (see the module docstring for every choice).
 
@@ -256,7 +212,7 @@ def to_rdf(glossary: Glossary) -> Graph:
         graph.add((own_scheme, RDF.type, SKOS.ConceptScheme))
         graph.add((own_scheme, DCTERMS.title, Literal(settings.scheme_title)))
 
-    inferred_broader, along_hierarchy = _inferred_broader(glossary)
+    hierarchy = glossary.hierarchy
     for concept in concepts.values():
         uri = _iri(glossary.uri(concept.id))
         graph.add((uri, RDF.type, SKOS.Concept))
@@ -274,7 +230,7 @@ def to_rdf(glossary: Glossary) -> Graph:
             graph.add((uri, SKOS.inScheme, scheme))
             graph.add((scheme, RDF.type, SKOS.ConceptScheme))
         broader = [b for b in concept.broader if b in concepts and b != concept.id]
-        broader += [b for b in inferred_broader.get(concept.id, ()) if b not in broader]
+        broader += [b for b in hierarchy.inferred.get(concept.id, ()) if b not in broader]
         for parent in broader:
             parent_uri = _iri(glossary.uri(parent))
             graph.add((uri, SKOS.broader, parent_uri))
@@ -285,7 +241,7 @@ def to_rdf(glossary: Glossary) -> Graph:
         for link in concept.links:
             # skos:related is disjoint with the hierarchy (SKOS S27): a link along it is not related.
             if link.target in concepts and link.target != concept.id \
-                    and not along_hierarchy(concept.id, link.target):
+                    and not hierarchy.along_inferred(concept.id, link.target):
                 graph.add((uri, SKOS.related, _iri(glossary.uri(link.target))))
         for prerequisite, _, data in glossary.prerequisites.in_edges(concept.id, data=True):
             target = _iri(glossary.uri(prerequisite))
