@@ -6,7 +6,8 @@ The reviewer knows what the labelled files say (``eval/*_prerequisites.tsv`` yes
 yes, wrong ones no; a pair labelled the other way round is a no) and skips every question
 they do not cover. The judged paths that score the result (the held-out half,
 ``eval/paths/linked_heldout_*``) answer nothing. Answers act as ``kg-prerequisites.yaml``
-does: a yes is a curated edge (its reverse goes), a no removes the inferred edge.
+does on the next ingest: the model is refitted on them, then a yes is a curated edge (its
+reverse goes) and a no removes the inferred edge.
 """
 
 from __future__ import annotations
@@ -52,6 +53,23 @@ def _labels(resolve: Callable[[str], str | None], shared: Path) -> dict[tuple[st
     return said
 
 
+def _refitted(glossary, candidates, answers: list[tuple[str, str, bool]]):
+    """The DAG the glossary's model infers once refitted on the answers (as an ingest after
+    ``kg review`` does, ``kg.prereqs.model.refit``), before the answers themselves are applied."""
+    from kg.prereqs.learning import infer_prerequisites
+    from kg.prereqs.model import load_model, model_path, refit
+
+    rows = {pair: n for n, pair in enumerate(candidates.rows())}
+    settled: dict[int, int] = {}
+    for p, c, yes in answers:
+        if (p, c) in rows:
+            settled[rows[(p, c)]] = int(yes)
+            if yes:
+                settled[rows[(c, p)]] = 0
+    model = refit(load_model(model_path(glossary.settings)), candidates.matrix, settled)
+    return infer_prerequisites(glossary, model, candidates=candidates)
+
+
 def _answered(dag, answers: list[tuple[str, str, bool]]):
     """The DAG with the answers applied as the author's corrections are."""
     from kg.prereqs.learning import CURATED_REASON, _break_cycles
@@ -94,12 +112,15 @@ def play(corpus: Path, shared: Path, checkpoints: tuple[int, ...] = CHECKPOINTS,
     judgements = [j for path in sorted((EVAL / "paths").glob("linked_heldout_*judgements.tsv"))
                   for j in read_judgements(path)]
     missing = read_missing(EVAL / "paths" / "linked_heldout_missing.tsv")
+    from kg.prereqs.features import extract
+
+    candidates = extract(glossary)
     rows = []
     for k in checkpoints:
         if k > len(answers) and rows and rows[-1]["answers"] == len(answers):
             break
         given = answers[:k]
-        dag = _answered(glossary.prerequisites, given)
+        dag = _answered(_refitted(glossary, candidates, given) if given else glossary.prerequisites, given)
         metrics = evaluate_paths(lambda c, dag=dag: learning_path(dag, c).steps, judgements, missing).metrics
         rows.append({"answers": len(given), "yes": sum(1 for *_, yes in given if yes),
                      **{key: metrics[key] for key in ("wrong_listed", "genuine_listed", "clean_paths",

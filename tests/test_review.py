@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -90,3 +91,26 @@ def test_kg_review_with_no_answer_writes_nothing(tmp_path):
     result = CliRunner().invoke(cli, ["review", "--limit", "2", "--store", store], input="s\nq\n")
     assert result.exit_code == 0 and "nothing written" in result.output
     assert not (source / "kg-prerequisites.yaml").exists()
+
+
+def test_a_refit_on_answers_is_deterministic_and_moves_the_pairs_that_look_alike(linked):
+    from kg.prereqs.features import extract
+    from kg.prereqs.learning import stated_rows
+    from kg.prereqs.model import load_model, refit
+
+    candidates = extract(linked)
+    model = load_model()
+    before = model.probabilities(candidates.matrix)
+    # Reject the five likeliest inferred edges whose evidence is a plain mention.
+    dag = linked.prerequisites
+    plain = sorted((data["confidence"], p, c) for p, c, data in dag.edges(data=True) if data["relation"] == "uses")
+    rows = {pair: n for n, pair in enumerate(candidates.rows())}
+    rejected = {rows[(p, c)]: 0 for _, p, c in plain[-5:]}
+    first, second = refit(model, candidates.matrix, rejected), refit(model, candidates.matrix, rejected)
+    assert np.array_equal(first.coef, second.coef) and first.intercept == second.intercept
+    after = first.probabilities(candidates.matrix)
+    assert all(after[row] < before[row] for row in rejected)
+    # Pairs nobody was asked about move too: the other plain mentions, on average, towards "no".
+    others = [rows[(p, c)] for _, p, c in plain[:-5]]
+    assert np.mean(after[others]) < np.mean(before[others])
+    assert stated_rows(linked, candidates) == {}  # the linked corpus states no prerequisite itself

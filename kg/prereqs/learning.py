@@ -202,15 +202,24 @@ def _as_exported(glossary: Glossary) -> nx.DiGraph:
 def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = None,
                         threshold: float | None = None, candidates: Candidates | None = None) -> nx.DiGraph:
     """Edges the model infers from the text alone (may hold cycles; see ``prerequisite_graph``).
-    ``candidates``: the glossary's features when already extracted (training reuses them)."""
+    ``candidates``: the glossary's features when already extracted (training reuses them).
+
+    With the glossary's own model (no ``model`` given), the author's word is also a lesson:
+    when the author has stated or rejected prerequisites (``前提:``, ``kg-prerequisites.yaml``,
+    ``kg review``), the model is refitted on them (``kg.prereqs.model.refit``), so that an
+    answer also moves the pairs its cues resemble. A model given explicitly (training,
+    evaluation) is used as it is."""
     # heavy: kg.prereqs.model and kg.prereqs.features load kg.prereqs.cues (~10 ms at `kg` start-up)
     from kg.prereqs.features import extract
-    from kg.prereqs.model import load_model, model_path
+    from kg.prereqs.model import load_model, model_path, refit
     from kg.prereqs.relations import PREREQUISITE_RELATIONS, describe, edge_relation
 
-    model = model or load_model(model_path(glossary.settings))
     threshold = EDGE_THRESHOLD if threshold is None else threshold
     candidates = candidates or extract(glossary)
+    if model is None:
+        model = load_model(model_path(glossary.settings))
+        if stated := stated_rows(glossary, candidates):
+            model = refit(model, candidates.matrix, stated)
     probabilities = model.probabilities(candidates.matrix)
     forward, backward = probabilities[0::2], probabilities[1::2]
     # The two directions are exclusive: their sum is the chance of any edge; the likelier wins.
@@ -233,6 +242,22 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
                      reasons=(describe(relation, source, words, p.name, c.name), *said), curated=False,
                      relation=relation, words=words)
     return dag
+
+
+def stated_rows(glossary: Glossary, candidates: Candidates) -> dict[int, int]:
+    """Rows of ``candidates.matrix`` the author has settled: 1 for a stated prerequisite
+    (and 0 for its reverse), 0 for a rejected one. Only candidate pairs have rows."""
+    rows = {pair: n for n, pair in enumerate(candidates.rows())}
+    settled: dict[int, int] = {}
+    for concept in glossary.concepts.values():
+        for prerequisite in concept.prerequisites:
+            if (prerequisite, concept.id) in rows:
+                settled[rows[(prerequisite, concept.id)]] = 1
+                settled[rows[(concept.id, prerequisite)]] = 0
+        for rejected in concept.rejected_prerequisites:
+            if (rejected, concept.id) in rows:
+                settled.setdefault(rows[(rejected, concept.id)], 0)
+    return settled
 
 
 def apply_curated(glossary: Glossary, dag: nx.DiGraph) -> None:

@@ -100,6 +100,40 @@ class PrerequisiteModel:
         return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), dict(data.get("meta", {})))
 
 
+#: ``refit``: how much one of the author's answers weighs against one pair the model labels itself.
+ANSWER_WEIGHT = 10.0
+#: ``refit``: at most this many of the glossary's pairs carry the model's own labels (evenly spaced).
+REFIT_ROWS = 20_000
+
+
+def refit(model: PrerequisiteModel, matrix: np.ndarray, settled: dict[int, int],
+          weight: float = ANSWER_WEIGHT) -> PrerequisiteModel:
+    """``model`` refitted on the author's answers (``settled``: row of ``matrix`` -> 1 or 0),
+    each weighing ``weight``, beside the glossary's own pairs labelled by the model itself (a
+    row counts q as a yes and 1 − q as a no): it stays the model where nobody answered and
+    moves towards the answers, and towards them for pairs whose cues resemble theirs.
+    Deterministic (L-BFGS, no sampling: the pairs kept are evenly spaced)."""
+    # heavy: scikit-learn (~0.5 s), loaded only when the author has answered something
+    from sklearn.linear_model import LogisticRegression
+
+    from kg.prereqs.training import REGULARIZATION
+
+    if not settled or not len(matrix):
+        return model
+    step = max(1, len(matrix) // REFIT_ROWS)
+    own = matrix[::step]
+    chance = model.probabilities(own)
+    answered = np.fromiter(settled, dtype=np.int64, count=len(settled))
+    labels = np.fromiter((settled[row] for row in answered.tolist()), dtype=np.float64, count=len(answered))
+    x = np.vstack([own, own, matrix[answered]])
+    y = np.concatenate([np.ones(len(own)), np.zeros(len(own)), labels])
+    w = np.concatenate([chance, 1.0 - chance, np.full(len(answered), weight)])
+    regression = LogisticRegression(C=REGULARIZATION, max_iter=5000)
+    regression.fit(x, y, sample_weight=w)
+    meta = {**model.meta, "refitted_on_answers": len(answered)}
+    return PrerequisiteModel(regression.coef_[0].copy(), float(regression.intercept_[0]), meta)
+
+
 def model_path(settings) -> Path:
     """The model ``settings`` name (``prerequisite_model``), else the one the package ships."""
     return Path(settings.prerequisite_model) if settings.prerequisite_model else MODEL_PATH
