@@ -298,6 +298,36 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
             "access_log": settings.access_log}
 
 
+#: The cookie of an admin signed in on the pages (``admin_session``), and what it is derived for.
+ADMIN_COOKIE = "kg_admin"
+
+
+def admin_session(settings: Settings, purpose: str = "session") -> str | None:
+    """What an admin's page session carries: an HMAC of ``KG_ADMIN_TOKEN`` for ``purpose``
+    (``session`` for the cookie, ``form`` for the field every admin form posts), never the
+    token itself; None when the admin routes are off."""
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+        return None
+    key = settings.admin_token.get_secret_value().encode()
+    return hmac.new(key, f"kg-admin-{purpose}".encode(), "sha256").hexdigest()
+
+
+def is_admin_page(settings: Settings, cookie: str | None) -> bool:
+    """Whether a page request comes from a signed-in admin (the pages then show their controls)."""
+    expected = admin_session(settings)
+    return bool(expected and cookie and hmac.compare_digest(cookie.encode(), expected.encode()))
+
+
+def require_admin_form(settings: Settings, cookie: str | None, form_key: str | None) -> None:
+    """Raise unless a page's form comes from a signed-in admin: the session cookie (SameSite
+    Strict, so no other site's page sends it) and the form's own key."""
+    if admin_session(settings) is None:
+        raise ForbiddenError("admin routes are off: set KG_ADMIN_TOKEN to use them")
+    expected = admin_session(settings, "form") or ""
+    if not is_admin_page(settings, cookie) or not hmac.compare_digest((form_key or "").encode(), expected.encode()):
+        raise UnauthorizedError("sign in on /review with KG_ADMIN_TOKEN first")
+
+
 def require_admin(settings: Settings, authorization: str | None) -> None:
     """Raise unless ``authorization`` is ``Bearer <KG_ADMIN_TOKEN>``."""
     if settings.admin_token is None or not settings.admin_token.get_secret_value():

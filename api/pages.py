@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import GlossaryDep
 from api.graph_svg import render_svg
+from api.guard import ADMIN_COOKIE, admin_session, is_admin_page
 from api.models import MAX_TERM_CHARS
 from api.render import definition_html
 from kg.errors import BadParameterError, NotFoundError
@@ -105,8 +106,11 @@ def concept_page(
     links = [(link.text, link.target) for link in concept.links if link.text]
     definitions = [{**d, "html": definition_html(d["text"], links)} for d in view["definitions"]]
     graph = glossary.prerequisite_view(concept.id, depth, direction)
+    settings = request.app.state.settings
+    admin = is_admin_page(settings, request.cookies.get(ADMIN_COOKIE))
     return _page(
         request, "concept.html", glossary, title=view["name"], concept=view, definitions=definitions,
+        admin=admin, form_key=admin_session(settings, "form") if admin else None,
         path=glossary.learning_path(concept.id), related=[r.to_dict() for r in glossary.related(concept.id, k=8)],
         graph_svg=render_svg(graph, f"Prerequisite graph of {view['name']}"), graph=graph,
         depth=depth, direction=direction,
@@ -134,6 +138,28 @@ def overview(
     return _page(request, "overview.html", glossary, title=title, collection=collection, center=center,
                  depth=depth, direction=direction, collections=_collections(glossary), graph=graph,
                  graph_svg=render_svg(graph, title), error=None)
+
+
+@router.get("/review", response_class=HTMLResponse, include_in_schema=False)
+def review_page(request: Request, glossary: GlossaryDep) -> HTMLResponse:
+    """The next prerequisite questions for a signed-in admin (``kg review`` in the browser); a
+    sign-in form otherwise, and nothing to answer without ``KG_ADMIN_TOKEN``."""
+    settings = request.app.state.settings
+    admin = is_admin_page(settings, request.cookies.get(ADMIN_COOKIE))
+    questions = []
+    if admin:
+        # heavy: reads every candidate pair's features; only for a signed-in admin
+        from kg.prereqs.review import review_questions
+
+        skipped = getattr(request.app.state, "review_skipped", set())
+        questions = [q.to_dict(glossary) for q in review_questions(glossary, limit=REVIEW_PAGE, answered=skipped)]
+    return _page(request, "review.html", glossary, title="Review prerequisites", admin=admin,
+                 enabled=admin_session(settings) is not None, questions=questions,
+                 form_key=admin_session(settings, "form") if admin else None)
+
+
+#: Questions the review page shows at once.
+REVIEW_PAGE = 10
 
 
 @router.get("/terms", response_class=HTMLResponse, include_in_schema=False)

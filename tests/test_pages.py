@@ -357,3 +357,74 @@ def test_the_hierarchy_opens_narrower_terms_from_the_keyboard(page, server):
     child.click()
     page.wait_for_selector("nav.thesaurus")
     assert name in page.locator("nav.thesaurus").inner_text()
+
+
+# -- review in the browser, behind the admin token ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def review_server(serve, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A server over a copy of the bundled glossary with an admin token: answers are written there."""
+    folder = tmp_path_factory.mktemp("review")
+    source = folder / "glossary"
+    shutil.copytree(ROOT / "data", source)
+    settings = Settings(store=folder / "store", model="fake", reload_interval=0, admin_token="s3cret-token")
+    assert update_store([source], settings).version
+    yield serve(settings), source
+
+
+def test_review_in_the_browser_answers_three_questions_and_the_concept_page_shows_it(browser, review_server):
+    url, source = review_server
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+    page.goto(url + "/review")
+    assert page.locator("form.answer").count() == 0  # not signed in: no review controls
+    page.fill("#token", "s3cret-token")
+    page.click("form.sign-in button")
+    page.wait_for_selector("ol.questions li.question")
+    first = page.locator("li.question").first
+    asked = first.locator("input[name=prerequisite]").get_attribute("value"), \
+        first.locator("input[name=concept]").get_attribute("value")
+    first.locator("button[value=yes]").click()  # 1: yes
+    page.wait_for_selector("ol.questions li.question")
+    page.locator("li.question").first.locator("button[value=no]").click()  # 2: no
+    page.wait_for_selector("ol.questions li.question")
+    page.locator("li.question").first.locator("button[value=skip]").click()  # 3: skip
+    page.wait_for_selector("ol.questions li.question")
+    overrides = (source / "kg-prerequisites.yaml").read_text(encoding="utf-8")
+    assert "confirm:" in overrides and "reject:" in overrides
+    page.screenshot(path=str(SCREENSHOTS / "review.png"), full_page=False)
+    # The concept page, reloaded, lists the confirmed prerequisite as curated.
+    prerequisite, concept = asked
+    page.goto(url + f"/concept/{concept}")
+    item = page.locator(".learning-path li", has=page.locator(f'a[href="/concept/{prerequisite}"]'))
+    assert item.count() == 1 and "curated" in item.inner_text()
+    assert page.locator("form.add-prerequisite").count() == 1  # an admin's controls
+    page.close()
+    assert not outside, outside
+
+
+def test_without_the_token_no_write_route_exists_and_no_control_shows(client_for, tmp_path):
+    settings = Settings(store=tmp_path / "store", model="fake", reload_interval=0)
+    assert update_store([ROOT / "data"], settings).version
+    http = client_for(settings)
+    page = http.get("/review")
+    assert page.status_code == 200 and "Review is off" in page.text and "/admin/review/answer" not in page.text
+    assert "/admin/review/answer" not in http.get("/concept/optimizer").text
+    form = {"prerequisite": "weight", "concept": "optimizer", "answer": "no", "form_key": "x"}
+    assert http.post("/admin/review/answer", data=form).status_code == 403
+    assert http.post("/admin/session", data={"token": "guess"}).status_code == 403
+
+
+def test_with_the_token_a_form_needs_the_signed_in_session(review_server):
+    url, _source = review_server
+    with httpx.Client(base_url=url, follow_redirects=False) as http:
+        form = {"prerequisite": "weight", "concept": "optimizer", "answer": "no", "form_key": "x"}
+        assert http.post("/admin/review/answer", data=form).status_code == 401
+        assert http.post("/admin/session", data={"token": "wrong"}).status_code == 401
+        signed = http.post("/admin/session", data={"token": "s3cret-token", "next": "https://evil.example/"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/review"  # never off-site
+        cookie = signed.headers["set-cookie"]
+        assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and "s3cret-token" not in cookie
+        assert http.post("/admin/review/answer", data=form).status_code == 401  # the cookie alone is not enough

@@ -128,7 +128,7 @@ def review_questions(glossary: Glossary, limit: int = 20, model: PrerequisiteMod
             return
         if source not in ("inferred edge", "below the cut") and index.reached(p)[index.position[c]]:
             return  # p already builds on c: asking it before c would be asking backwards
-        question = Question(p, c, chance, impact.get(c, 1), source, [e for e in evidence if e][:2])
+        question = Question(p, c, chance, impact.get(c, 1), source, list(dict.fromkeys(e for e in evidence if e))[:2])
         pair = frozenset((p, c))  # one question a pair: its likelier or more telling direction
         if pair not in questions or questions[pair].priority < question.priority:
             questions[pair] = question
