@@ -277,22 +277,3 @@ def test_dev_queries_lexical_quality(eval_dir, corpus_concepts, corpus_index):
     combined = _dev_metrics(eval_dir, corpus_concepts, labels_first)
     assert combined["mrr"] >= 0.45, combined
     assert combined["mrr"] >= bm25["mrr"], (combined, bm25)
-
-
-def test_corpus_build_and_query_time(corpus_concepts, corpus_index, eval_dir):
-    # Budgets: build < 200 ms, query p50 < 2 ms (measured ~70 ms and ~0.3 ms).
-    # The best of three builds, so that a busy machine does not fail the test.
-    builds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        LexicalIndex(corpus_concepts)
-        builds.append(time.perf_counter() - start)
-    assert min(builds) < 0.2, builds
-    queries = [line.split("\t")[0] for line in (eval_dir / "dev_queries.tsv").read_text("utf-8").splitlines()[1:]]
-    times = []
-    for _ in range(5):
-        for query in queries:
-            start = time.perf_counter()
-            corpus_index.search(query, 10)
-            times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.002, statistics.median(times)
