@@ -127,6 +127,19 @@ def _sizes(context: click.Context, parameter: click.Parameter, value: str) -> li
     return sizes
 
 
+def _report(out: Path, name: str, result: Any, table: str, plot, as_json: bool) -> None:
+    """Write ``out/NAME.md`` and the plot ``out/NAME.png``, and print the table (or JSON)."""
+    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    try:
+        plot(result, out / f"{name}.png")
+    except ImportError:
+        click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(table)
+
+
 @bench.command(name="scale")
 @click.option("--sizes", default="1000,10000,100000", show_default=True, callback=_sizes,
               help="Glossary sizes (concepts), comma-separated; 1e5 is accepted.")
@@ -147,16 +160,7 @@ def bench_scale_command(sizes: list[int], vector_sizes: list[int], baseline_max:
 
     results = run(sizes, vector_sizes, out, baseline_max=baseline_max,
                   progress=lambda message: click.echo(message, err=True))
-    table = format_table(results)
-    (out / "scale.md").write_text(table + "\n", encoding="utf-8")
-    try:
-        plot(results, out / "scale.png")
-    except ImportError:
-        click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
-    if as_json:
-        print_json(results)
-    else:
-        click.echo(table)
+    _report(out, "scale", results, format_table(results), plot, as_json)
 
 
 @bench.command(name="review")
@@ -178,17 +182,8 @@ def bench_review_command(corpus: Path | None, shared: Path, out: Path, as_json: 
     result = play(corpus or shared / "corpus" / "tech_glossary" / "linked", shared,
                   progress=lambda message: click.echo(message, err=True))
     out.mkdir(parents=True, exist_ok=True)
-    table = format_table(result)
     (out / "review.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "review.md").write_text(table + "\n", encoding="utf-8")
-    try:
-        plot(result, out / "review.png")
-    except ImportError:
-        click.echo("matplotlib is not installed (pip install 'kg-glossary[bench]'): no plot drawn", err=True)
-    if as_json:
-        print_json(result)
-    else:
-        click.echo(table)
+    _report(out, "review", result, format_table(result), plot, as_json)
 
 
 @bench.command(name="pages")

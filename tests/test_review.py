@@ -114,3 +114,14 @@ def test_a_refit_on_answers_is_deterministic_and_moves_the_pairs_that_look_alike
     others = [rows[(p, c)] for _, p, c in plain[:-5]]
     assert np.mean(after[others]) < np.mean(before[others])
     assert stated_rows(linked, candidates) == {}  # the linked corpus states no prerequisite itself
+
+
+def test_one_correction_changes_its_own_pair_on_the_bundled_page(tmp_path):
+    """The README's example: the refit on one answer does not drift the rest of a small glossary."""
+    source, store = _store(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["prereqs", "Gradient Descent", "--confirm", "Loss Function", "--store", store,
+                               "--source", str(source)]).exit_code == 0
+    diff = runner.invoke(cli, ["diff", "--store", store]).output
+    assert "prerequisites added (1):" in diff and "Loss Function -> Gradient Descent" in diff
+    assert "prerequisites removed (1):" in diff and "Gradient Descent -> Loss Function" in diff

@@ -100,18 +100,20 @@ class PrerequisiteModel:
         return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), dict(data.get("meta", {})))
 
 
-#: ``refit``: how much one of the author's answers weighs against one pair the model labels itself.
-ANSWER_WEIGHT = 10.0
+#: ``refit``: how much one of the author's answers weighs, as a share of the glossary's pairs the
+#: model labels itself (at least as much as one of them): a lesson, not a new model.
+ANSWER_SHARE = 0.01
 #: ``refit``: at most this many of the glossary's pairs carry the model's own labels (evenly spaced).
 REFIT_ROWS = 20_000
 
 
 def refit(model: PrerequisiteModel, matrix: np.ndarray, settled: dict[int, int],
-          weight: float = ANSWER_WEIGHT) -> PrerequisiteModel:
+          share: float = ANSWER_SHARE) -> PrerequisiteModel:
     """``model`` refitted on the author's answers (``settled``: row of ``matrix`` -> 1 or 0),
-    each weighing ``weight``, beside the glossary's own pairs labelled by the model itself (a
+    each weighing ``share`` of the glossary's own pairs, which are labelled by the model itself (a
     row counts q as a yes and 1 − q as a no): it stays the model where nobody answered and
-    moves towards the answers, and towards them for pairs whose cues resemble theirs.
+    moves towards the answers, and towards them for pairs whose cues resemble theirs. What is
+    added to ``model`` is the difference the answers make between two such fits.
     Deterministic (L-BFGS, no sampling: the pairs kept are evenly spaced)."""
     # heavy: scikit-learn (~0.5 s), loaded only when the author has answered something
     from sklearn.linear_model import LogisticRegression
@@ -123,15 +125,24 @@ def refit(model: PrerequisiteModel, matrix: np.ndarray, settled: dict[int, int],
     step = max(1, len(matrix) // REFIT_ROWS)
     own = matrix[::step]
     chance = model.probabilities(own)
+    weight = max(1.0, share * len(own))
     answered = np.fromiter(settled, dtype=np.int64, count=len(settled))
     labels = np.fromiter((settled[row] for row in answered.tolist()), dtype=np.float64, count=len(answered))
-    x = np.vstack([own, own, matrix[answered]])
-    y = np.concatenate([np.ones(len(own)), np.zeros(len(own)), labels])
-    w = np.concatenate([chance, 1.0 - chance, np.full(len(answered), weight)])
-    regression = LogisticRegression(C=REGULARIZATION, max_iter=5000)
-    regression.fit(x, y, sample_weight=w)
+
+    def fitted(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+        regression = LogisticRegression(C=REGULARIZATION, max_iter=5000)
+        regression.fit(x, y, sample_weight=w)
+        return regression.coef_[0], float(regression.intercept_[0])
+
+    # Fitted on a small glossary's own pairs alone, a model drifts from the one that learnt on
+    # many: only what the answers add is kept (the fit with them, less the fit without them).
+    base = fitted(np.vstack([own, own]), np.concatenate([np.ones(len(own)), np.zeros(len(own))]),
+                  np.concatenate([chance, 1.0 - chance]))
+    taught = fitted(np.vstack([own, own, matrix[answered]]),
+                    np.concatenate([np.ones(len(own)), np.zeros(len(own)), labels]),
+                    np.concatenate([chance, 1.0 - chance, np.full(len(answered), weight)]))
     meta = {**model.meta, "refitted_on_answers": len(answered)}
-    return PrerequisiteModel(regression.coef_[0].copy(), float(regression.intercept_[0]), meta)
+    return PrerequisiteModel(model.coef + (taught[0] - base[0]), model.intercept + (taught[1] - base[1]), meta)
 
 
 def model_path(settings) -> Path:
