@@ -280,7 +280,9 @@ def test_one_weak_edge_never_brings_in_a_subtree():
         dag.add_edge(f"hub{n}", "aside", confidence=0.95, **edge)
     path = learning_path(dag, "topic")
     assert path.steps == ["aside", "basis"] or path.steps == ["basis", "aside"]
-    assert path.cut == 10
+    # A path does not go on past a weak edge: its subtree is not even left out (no --limit or
+    # --min-confidence would bring it in).
+    assert path.cut == 0 and learning_path(dag, "topic", min_confidence=0.0, limit=200).steps == path.steps
 
 
 def test_limit_keeps_direct_prerequisites_and_ranks_the_rest():
@@ -393,14 +395,11 @@ def _reference_ranking(dag, concept, known, depth, min_confidence):
     routes = {n: sum(1 for a in dag.successors(n)
                      if a == concept or a in counted and a in expandable and chainable(dag.edges[n, a]))
               for n in scores}
-    # Every ancestor within depth not through a known term, whatever its edges: those not listed are left out.
-    ancestors, frontier = set(), {concept}
-    for _ in range(len(dag) if depth is None else depth):
-        frontier = {p for n in frontier for p in dag.predecessors(n) if p not in known and p != concept} - ancestors
-        ancestors |= frontier
+    # What the path's rule reaches within depth (direct prerequisites, chainable chains): those
+    # not listed are left out.
     background = [h for h in sorted(hubs) if h in counted and h not in scores
                   and together(h) >= min_confidence][:BACKGROUND_LIMIT]
-    return scores, {n: best[n] for n in scores}, routes, len(ancestors) - len(background), known
+    return scores, {n: best[n] for n in scores}, routes, len(reachable) - len(background), known
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -100,6 +100,22 @@ _BACKGROUND: weakref.WeakKeyDictionary[nx.DiGraph, tuple[int, dict[str, float]]]
 BACKGROUND_SAMPLE = 1000
 
 
+# Each DAG's index of the edges a path follows, with its node count (see ``ancestor_index``).
+_CHAIN_INDEX: weakref.WeakKeyDictionary[nx.DiGraph, AncestorIndex] = weakref.WeakKeyDictionary()
+
+
+def chain_index(dag: nx.DiGraph) -> AncestorIndex:
+    """The array index (``kg.prereqs.dag_index``) of the ``chainable`` edges alone: what a
+    learning path can reach beyond the direct prerequisites. Kept while the DAG lives."""
+    index = _CHAIN_INDEX.get(dag)
+    if index is None or index.nodes != len(dag):
+        chains = nx.DiGraph()
+        chains.add_nodes_from(dag)
+        chains.add_edges_from((a, b) for a, b, data in dag.edges(data=True) if chainable(data))
+        index = _CHAIN_INDEX[dag] = AncestorIndex(chains)
+    return index
+
+
 def background_terms(dag: nx.DiGraph) -> dict[str, float]:
     """The terms a large share of the glossary builds on (the field names: Artificial
     Intelligence, Machine Learning, …), each with that share: the share of concepts whose
@@ -110,10 +126,7 @@ def background_terms(dag: nx.DiGraph) -> dict[str, float]:
     found = _BACKGROUND.get(dag)
     if found is not None and found[0] == len(dag):
         return found[1]
-    chains = nx.DiGraph()
-    chains.add_nodes_from(dag)
-    chains.add_edges_from((a, b) for a, b, data in dag.edges(data=True) if chainable(data))
-    index = AncestorIndex(chains)
+    index = chain_index(dag)
     nodes = sorted(dag)
     step = max(1, len(nodes) // BACKGROUND_SAMPLE)
     sample = nodes[::step]
@@ -559,15 +572,22 @@ def learning_path(
     edges = [PrerequisiteEdge.of(dag, u, v) for u, v in sub.edges]
     position = {n: i for i, n in enumerate([*order, concept])}
     edges.sort(key=lambda e: (position[e.concept], position[e.prerequisite]))
-    # How many ancestors were left out, and which known ones were ancestors: both walk every
-    # ancestor, which the array index does in C (tens of thousands in a large glossary).
-    reached = index.reached(concept, known, depth)
+    # How many ancestors a looser limit or confidence could still bring in: those the path's
+    # rule reaches (its direct prerequisites, and what chainable edges lead to), walked by the
+    # array index of the chainable edges. (Every ancestor, through any edge, is tens of
+    # thousands in a large glossary, and no option could list them.)
+    paths = chain_index(dag)
+    reached = paths.reached(concept, known, depth)
+    if depth is None or depth >= 1:
+        direct = [paths.position[p] for p in dag._pred[concept] if p not in known and p != concept]
+        reached[np.asarray(direct, dtype=np.int64)] = True
     # The field names the path's own chains reach as strongly as an item must (any edge would
     # reach far more, through tangles).
     background = sorted(((hub, hubs[hub]) for hub in chains if hub in hubs and hub not in members
                          and together[hub] >= min_confidence), key=lambda hs: (-hs[1], hs[0]))
     left_out = int(reached.sum()) - len(chosen) - len(background[:BACKGROUND_LIMIT])
-    return LearningPath(concept, [items[n] for n in order], edges, index.among_ancestors(concept, known), depth,
+    knew = index.among_ancestors(concept, known) if known else []
+    return LearningPath(concept, [items[n] for n in order], edges, knew, depth,
                         limit, min_confidence, cut=max(left_out, 0), background=background[:BACKGROUND_LIMIT])
 
 
