@@ -157,7 +157,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     axes.set_ylabel("% of the held-out judged paths")
     axes.set_ylim(0, 100)
     axes.grid(alpha=0.3)
-    axes.legend(loc="center right", fontsize=8)
+    axes.legend(loc="upper right", bbox_to_anchor=(1.0, 0.8), fontsize=8)  # between the lines
     axes.set_title("What review buys (linked corpus, held-out judged paths)", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
