@@ -92,6 +92,10 @@ def test_pages_render_with_titles_landmarks_and_nothing_external(server):
         assert client.get("/overview", params={"collection": "nope"}).status_code == 422
         docs = client.get("/docs").text
         assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert '<a href="/">Back to the glossary</a>' in docs  # a way back from the API pages
+        icon = client.get("/favicon.ico")  # browsers ask for it whatever the page says
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
         assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
         assert "openapi" in client.get("/openapi.json").json()
 
@@ -428,3 +432,11 @@ def test_with_the_token_a_form_needs_the_signed_in_session(review_server):
         cookie = signed.headers["set-cookie"]
         assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and "s3cret-token" not in cookie
         assert http.post("/admin/review/answer", data=form).status_code == 401  # the cookie alone is not enough
+
+
+def test_the_api_docs_page_has_a_way_back(page, server):
+    page.goto(server + "/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)
+    page.screenshot(path=str(SCREENSHOTS / "docs.png"), full_page=False)
+    page.click("text=Back to the glossary")
+    page.wait_for_url(server + "/")
