@@ -482,7 +482,6 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
                 found = {"listed": (at, end)}
             if m := _UMBRELLA_OF.match(after):
                 found["listed"] = (at, end + m.end())  # the concept names the kinds it gathers
-
             if in_first and "genus" not in found:
                 if m := _HEAD_AFTER.match(after):
                     found["genus"] = (max(0, at - 12), end + m.end())
@@ -491,10 +490,10 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
             if _GENUS_OF_NEXT.match(after):
                 found.pop("genus", None)
             if _in_brackets(folded, at):
-                for cue in ("genus", "part", "base", "fixes", "derived", "named"):
+                for cue in (*STRUCTURAL_CUES, "named"):
                     found.pop(cue, None)
-            if _HERE.match(after):
-                found["here"] = (at, end + _HERE.match(after).end())
+            if m := _HERE.match(after):
+                found["here"] = (at, end + m.end())
                 found.pop("derived", None)  # "…はここから導出": derived from the concept, not the other way
             if not found.keys() & STRUCTURAL_CUES:
                 if used_there:
@@ -513,10 +512,12 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
                 role = "subj"
             if role:
                 found[f"role_{role}"] = _around(folded, at, end)
-            for cue, span in found.items():
+            source = None  # the sentence the words are quoted from, found once
+            for cue, (begin, stop) in found.items():
                 use.cues[cue] = 1.0
                 if cue not in use.words:
-                    use.words[cue] = _quote(sentence, folded, span)
+                    source = source or _quoted_from(sentence, folded)
+                    use.words[cue] = " ".join(source[begin:stop].split())[:120]
             # The sentence shown as evidence: the one with the strongest cue.
             rank = 3 if found.keys() & STRUCTURAL_CUES else 2 if "first" in found else 1
             if rank > strongest:
@@ -540,13 +541,11 @@ def _around(text: str, begin: int, end: int, reach: int = 16) -> tuple[int, int]
     return left, right
 
 
-def _quote(sentence: str, folded: str, span: tuple[int, int]) -> str:
-    """The words of ``sentence`` at ``span`` of its normalised form ``folded``: as written when
-    normalising kept every character in place (most sentences), else as normalised."""
-    begin, end = span
+def _quoted_from(sentence: str, folded: str) -> str:
+    """What spans of ``folded`` (``sentence`` normalised) are quoted from: the sentence as
+    written when normalising kept every character in place (most sentences), else ``folded``."""
     written = unicodedata.normalize("NFKC", sentence)
-    source = written if written.casefold() == folded else folded
-    return " ".join(source[begin:end].split())[:120]
+    return written if written.casefold() == folded else folded
 
 
 def _header_quote(header: str, sentence: str) -> str:

@@ -40,10 +40,45 @@ def source_folder(inputs: Sequence[Path]) -> Path | None:
     return folder
 
 
-def covered_by(path: Path, inputs: Sequence[Path]) -> bool:
+def _covered(path: Path, inputs: Sequence[Path]) -> bool:
     """Whether ingesting ``inputs`` reads ``path``."""
     path = path.resolve()
     return any(path == p.resolve() or (p.is_dir() and path.is_relative_to(p.resolve())) for p in inputs)
+
+
+def write_corrections(glossary: Glossary, settings: Settings, corrections: dict[str, tuple[list[str], list[str]]],
+                      source: Path | None = None, progress: Callable[[int, int, str], None] | None = None
+                      ) -> tuple[Path, list[Path], UpdateOutcome]:
+    """Write ``corrections`` (concept id -> the ids it confirms, the ids it rejects) to the
+    glossary's ``kg-prerequisites.yaml`` and re-ingest the store's inputs once. Returns the
+    file, what was re-ingested and the outcome.
+
+    Raises:
+        BadParameterError: no source folder to write to (pass ``source``).
+    """
+
+    def written(cid: str) -> str:
+        """The name the file uses: the display name when it names only this concept, else the id."""
+        concept = glossary.concepts[cid]
+        return concept.name if [c.id for c in glossary.candidates(concept.name)] == [cid] else cid
+
+    def key(name: str) -> str:
+        found = glossary.candidates(clean_name(name))
+        return found[0].id if len(found) == 1 else normalize(name)
+
+    inputs = [Path(p) for p in glossary.manifest.get("inputs", [])]
+    folder = source or source_folder(inputs)
+    if folder is None:
+        raise BadParameterError("cannot tell the glossary's source folder (the store records no input that still "
+                                "exists); pass --source DIR", parameter="source")
+    path = Path(folder) / OVERRIDES_NAME
+    for cid, (confirm, reject) in corrections.items():
+        path = write_override(folder, written(cid), [written(c) for c in confirm], [written(c) for c in reject],
+                              key=key)
+    paths = list(inputs) or [folder]
+    if not _covered(path, paths):  # a source outside the inputs: read the file too
+        paths.append(path)
+    return path, paths, update_store(paths, settings, progress=progress)
 
 
 def correct_prerequisites(glossary: Glossary, settings: Settings, term: str, confirm: Sequence[str] = (),
@@ -58,31 +93,14 @@ def correct_prerequisites(glossary: Glossary, settings: Settings, term: str, con
             rejected, or no source folder to write to (pass ``source``).
     """
 
-    def written(concept: Concept) -> str:
-        """The name the file uses: the display name when it names only this concept, else the id."""
-        return concept.name if [c.id for c in glossary.candidates(concept.name)] == [concept.id] else concept.id
-
-    def key(name: str) -> str:
-        found = glossary.candidates(clean_name(name))
-        return found[0].id if len(found) == 1 else normalize(name)
-
     concept = glossary.get(term)
     confirmed, rejected = [glossary.get(name) for name in confirm], [glossary.get(name) for name in reject]
     if concept.id in {c.id for c in (*confirmed, *rejected)}:
         raise BadParameterError(f"{concept.name} cannot be a prerequisite of itself", parameter="confirm")
     if both := {c.id for c in confirmed} & {c.id for c in rejected}:
         raise BadParameterError(f"both confirmed and rejected: {', '.join(sorted(both))}", parameter="reject")
-    inputs = [Path(p) for p in glossary.manifest.get("inputs", [])]
-    folder = source or source_folder(inputs)
-    if folder is None:
-        raise BadParameterError("cannot tell the glossary's source folder (the store records no input that still "
-                                "exists); pass --source DIR", parameter="source")
-    path = write_override(folder, written(concept), [written(c) for c in confirmed], [written(c) for c in rejected],
-                          key=key)
-    paths = list(inputs) or [folder]
-    if not covered_by(path, paths):  # a source outside the inputs: read the file too
-        paths.append(path)
-    outcome = update_store(paths, settings, progress=progress)
+    path, paths, outcome = write_corrections(
+        glossary, settings, {concept.id: ([c.id for c in confirmed], [c.id for c in rejected])}, source, progress)
     issues = [i for i in outcome.issues
               if i.severity == "error" or (i.file and Path(i.file).name == OVERRIDES_NAME and i.severity != "info")]
     now = Store(settings.store).load(settings).concepts.get(concept.id) if outcome.version else None

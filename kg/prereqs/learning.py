@@ -100,19 +100,24 @@ _BACKGROUND: weakref.WeakKeyDictionary[nx.DiGraph, tuple[int, dict[str, float]]]
 BACKGROUND_SAMPLE = 1000
 
 
-# Each DAG's index of the edges a path follows, with its node count (see ``ancestor_index``).
+# Each DAG's index of the edges a path follows (rebuilt, as ``ancestor_index``, when its node count changes).
 _CHAIN_INDEX: weakref.WeakKeyDictionary[nx.DiGraph, AncestorIndex] = weakref.WeakKeyDictionary()
 
 
+def chain_graph(dag: nx.DiGraph) -> nx.DiGraph:
+    """Every node of ``dag`` with only its ``chainable`` edges: what a learning path follows
+    beyond the direct prerequisites."""
+    chains = nx.DiGraph()
+    chains.add_nodes_from(dag)
+    chains.add_edges_from((a, b) for a, b, data in dag.edges(data=True) if chainable(data))
+    return chains
+
+
 def chain_index(dag: nx.DiGraph) -> AncestorIndex:
-    """The array index (``kg.prereqs.dag_index``) of the ``chainable`` edges alone: what a
-    learning path can reach beyond the direct prerequisites. Kept while the DAG lives."""
+    """The array index (``kg.prereqs.dag_index``) of ``chain_graph``. Kept while the DAG lives."""
     index = _CHAIN_INDEX.get(dag)
     if index is None or index.nodes != len(dag):
-        chains = nx.DiGraph()
-        chains.add_nodes_from(dag)
-        chains.add_edges_from((a, b) for a, b, data in dag.edges(data=True) if chainable(data))
-        index = _CHAIN_INDEX[dag] = AncestorIndex(chains)
+        index = _CHAIN_INDEX[dag] = AncestorIndex(chain_graph(dag))
     return index
 
 
@@ -539,10 +544,9 @@ def learning_path(
         raise BadParameterError(f"limit must be between 1 and {MAX_PATH_LIMIT}", parameter="limit")
     if not 0.0 <= min_confidence <= 1.0:
         raise BadParameterError("min_confidence must be between 0 and 1", parameter="min_confidence")
-    index = ancestor_index(dag)
     known = set(known)
     if known:  # what a known term needs is known too
-        known |= index.ancestors_of_any(known) - {concept}
+        known |= ancestor_index(dag).ancestors_of_any(known) - {concept}
     chains, expandable = _best_chains(dag, concept, known, depth, min(min_confidence, CHAIN_FLOOR))
     together, routes = _combine_chains(dag, concept, chains, expandable)
     # Each listable ancestor: its chains' combined score and the concepts after it on its best chain.
@@ -586,7 +590,7 @@ def learning_path(
     background = sorted(((hub, hubs[hub]) for hub in chains if hub in hubs and hub not in members
                          and together[hub] >= min_confidence), key=lambda hs: (-hs[1], hs[0]))
     left_out = int(reached.sum()) - len(chosen) - len(background[:BACKGROUND_LIMIT])
-    knew = index.among_ancestors(concept, known) if known else []
+    knew = ancestor_index(dag).among_ancestors(concept, known) if known else []
     return LearningPath(concept, [items[n] for n in order], edges, knew, depth,
                         limit, min_confidence, cut=max(left_out, 0), background=background[:BACKGROUND_LIMIT])
 
@@ -619,7 +623,7 @@ def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | No
     ``min_confidence``: it visits the few ancestors that can be listed, not all of them."""
     best: dict[str, tuple[float, tuple[str, ...]]] = {concept: (1.0, ())}
 
-    def step(node: str, prereq: str, data: dict[str, Any]) -> bool:
+    def follows(prereq: str, data: dict[str, Any]) -> bool:
         return prereq not in known and prereq != concept and chainable(data)
 
     if depth is None:
@@ -633,7 +637,7 @@ def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | No
             done.add(node)
             after = (node, *best[node][1])
             for prereq, data in dag._pred[node].items():
-                if not step(node, prereq, data):
+                if not follows(prereq, data):
                     continue
                 # Each step beyond the first also costs -log(HOP_DECAY): relevance fades with distance.
                 new = c - math.log(max(data["confidence"], 1e-9)) - (math.log(HOP_DECAY) if node != concept else 0.0)
@@ -654,7 +658,7 @@ def _best_chains(dag: nx.DiGraph, concept: str, known: set[str], depth: int | No
                 score_node, after_node = best[node]
                 after = (node, *after_node)
                 for prereq, data in dag._pred[node].items():
-                    if not step(node, prereq, data):
+                    if not follows(prereq, data):
                         continue
                     score = score_node * data["confidence"] * (HOP_DECAY if node != concept else 1.0)
                     if (score >= min_confidence and score > best.get(prereq, (0.0,))[0]

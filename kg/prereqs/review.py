@@ -21,6 +21,7 @@ and applied on every ingest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from kg.errors import BadParameterError
-from kg.prereqs.dag_index import ancestor_index
-from kg.prereqs.learning import chainable
+from kg.prereqs.dag_index import AncestorIndex, ancestor_index
+from kg.prereqs.learning import chain_graph
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -84,21 +85,12 @@ class Question:
         }
 
 
-def _impacts(dag: nx.DiGraph) -> dict[str, int]:
-    """For each concept: 1 (its own path) plus the concepts whose path reaches it through the
-    edges a path follows (its descendants over chainable edges, at any depth)."""
-    chains = nx.DiGraph()
-    chains.add_nodes_from(dag)
-    chains.add_edges_from((a, b) for a, b, data in dag.edges(data=True) if chainable(data))
-    below: dict[str, set[str]] = {}
-    # Reverse topological order: a concept's dependants are gathered from its successors'.
-    for node in reversed(list(nx.topological_sort(chains))):
-        mine: set[str] = set()
-        for child in chains.successors(node):
-            mine.add(child)
-            mine |= below[child]
-        below[node] = mine
-    return {node: 1 + len(mine) for node, mine in below.items()}
+def _impacts(dag: nx.DiGraph) -> Callable[[str], int]:
+    """For a concept: 1 (its own path) plus the concepts whose path reaches it through the
+    edges a path follows (its descendants over chainable edges), each counted once on demand
+    on the array index of the reversed chain graph."""
+    dependants = AncestorIndex(chain_graph(dag).reverse(copy=False))
+    return functools.lru_cache(maxsize=None)(lambda concept: 1 + dependants.count(concept))
 
 
 def review_questions(glossary: Glossary, limit: int = 20, model: PrerequisiteModel | None = None,
@@ -128,7 +120,7 @@ def review_questions(glossary: Glossary, limit: int = 20, model: PrerequisiteMod
             return
         if source not in ("inferred edge", "below the cut") and index.reached(p)[index.position[c]]:
             return  # p already builds on c: asking it before c would be asking backwards
-        question = Question(p, c, chance, impact.get(c, 1), source, list(dict.fromkeys(e for e in evidence if e))[:2])
+        question = Question(p, c, chance, impact(c), source, list(dict.fromkeys(e for e in evidence if e))[:2])
         pair = frozenset((p, c))  # one question a pair: its likelier or more telling direction
         if pair not in questions or questions[pair].priority < question.priority:
             questions[pair] = question
@@ -176,10 +168,7 @@ def apply_answers(glossary: Glossary, settings: Settings, answers: Iterable[tupl
                   ) -> UpdateOutcome | None:
     """Write each answer (prerequisite, concept, yes) to ``kg-prerequisites.yaml`` (yes confirms,
     no rejects) and re-ingest once; None when there was nothing to write."""
-    from ingest.overrides import clean_name, write_override
-    from kg.labels import normalize
-    from kg.prereqs.curation import covered_by, source_folder
-    from kg.store.versions import update_store
+    from kg.prereqs.curation import write_corrections
 
     by_concept: dict[str, tuple[list[str], list[str]]] = {}
     for prerequisite, concept, yes in answers:
@@ -187,25 +176,4 @@ def apply_answers(glossary: Glossary, settings: Settings, answers: Iterable[tupl
         (confirm if yes else reject).append(prerequisite)
     if not by_concept:
         return None
-    inputs = [Path(p) for p in glossary.manifest.get("inputs", [])]
-    folder = source or source_folder(inputs)
-    if folder is None:
-        raise BadParameterError("cannot tell the glossary's source folder (the store records no input that still "
-                                "exists); pass --source DIR", parameter="source")
-
-    def written(cid: str) -> str:
-        concept = glossary.concepts[cid]
-        return concept.name if [c.id for c in glossary.candidates(concept.name)] == [cid] else cid
-
-    def key(name: str) -> str:
-        found = glossary.candidates(clean_name(name))
-        return found[0].id if len(found) == 1 else normalize(name)
-
-    path = None
-    for concept, (confirm, reject) in by_concept.items():
-        path = write_override(folder, written(concept), [written(p) for p in confirm],
-                              [written(p) for p in reject], key=key)
-    paths = list(inputs) or [folder]
-    if path is not None and not covered_by(path, paths):
-        paths.append(path)
-    return update_store(paths, settings, progress=progress)
+    return write_corrections(glossary, settings, by_concept, source, progress)[2]
