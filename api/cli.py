@@ -17,6 +17,7 @@ from kg.errors import BadParameterError, KGError
 from kg.rdf.formats import resolve_format
 from kg.settings import Settings
 from kg.store.versions import Store, update_store
+from kg.text import plain_text
 
 # -- commands -----------------------------------------------------------------------------
 
@@ -199,7 +200,7 @@ def _render_concept(view: dict[str, Any]) -> str:
         where = f"{source['file']}:{source['line']}" if source else ""
         lines.append("")
         lines.append(f"Definition ({where}):" if where else "Definition:")
-        lines.append(textwrap.indent(definition["text"].strip(), "  "))
+        lines.append(textwrap.indent(plain_text(definition["text"], one_line=False), "  "))
     for key, title in (
         ("links_out", "Links to"),
         ("links_in", "Linked from"),

@@ -14,20 +14,11 @@ import re
 from html import escape
 from urllib.parse import quote
 
+from kg.text import unescape_tex
+
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 # Inline pieces never linked into: math, code, and what the glossary marked bold.
 _INLINE = re.compile(r"(?P<math>\$\$.+?\$\$|\$[^$\n]+?\$)|(?P<code>`[^`\n]+`)|(?P<bold>\*\*[^*\n]+?\*\*)")
-_ESCAPED_TEX = re.compile(r"\\\\(?=[A-Za-z{}|,;!])")
-
-
-def unescape_tex(math: str) -> str:
-    r"""Undo the published form's escaping of TeX: ``\\eta`` -> ``\eta``, ``\_`` -> ``_``.
-
-    >>> unescape_tex(r"$\\eta \\nabla\_\\theta$")
-    '$\\eta \\nabla_\\theta$'
-    """
-    math = math.replace("\\" * 4, "\x00")  # an escaped line break (\\\\) is a line break (\\)
-    return _ESCAPED_TEX.sub(r"\\", math).replace("\\_", "_").replace("\x00", "\\" * 2)
 
 
 class _Linker:

@@ -146,6 +146,8 @@ class _DefinitionWriter:
             self.emit(_heading_text(token)[0])  # a sub-heading of a note: text, never a mention
         elif kind == "inline":
             self.inline(token, line)
+        elif kind == "fence" and token.info.strip() == "math":  # GitHub's display math, raw TeX
+            self.emit(f"$$\n{token.content.strip()}\n$$\n")
         elif kind in ("fence", "code_block"):
             self.emit(f"```\n{token.content.rstrip()}\n```\n")
         elif kind in ("math_block", "math_block_label"):

@@ -27,6 +27,7 @@ from kg.rdf.formats import resolve_format, serialize
 from kg.rdf.sparql_workers import GraphSnapshot, shared_pool
 from kg.settings import Settings
 from kg.store.versions import Store
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -279,7 +280,7 @@ class Glossary:
             "name": self.concepts[other].name,
             "kinds": sorted(data["kinds"]),
             "count": data["count"],
-            "evidence": data["sentences"][:3],
+            "evidence": [plain_text(s) for s in data["sentences"][:3]],
         }
 
     def concept_view(self, ref: str) -> dict[str, Any]:

@@ -20,11 +20,12 @@ import pytest
 
 from api.guard import CONTENT_SECURITY_POLICY
 from api.pages import http_url
-from api.render import definition_html, unescape_tex
+from api.render import definition_html
 from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.prereqs.layout import layered_layout
 from kg.store.versions import update_store
+from kg.text import unescape_tex
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

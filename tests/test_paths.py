@@ -19,6 +19,7 @@ from kg.errors import BadParameterError, NoPathError, NotFoundError
 from kg.model import Concept, Label, Link
 from kg.prereqs.explained import MAX_ALTERNATIVES, PathAnswer, explain_path
 from kg.settings import Settings
+from kg.text import plain_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -46,7 +47,7 @@ def assert_valid_chain(glossary: Glossary, answer: PathAnswer, steps) -> None:
         assert step.mutual == (graph.has_edge(step.source, step.target) and graph.has_edge(step.target, step.source))
         data = graph[user][used]
         assert step.kinds == sorted(data["kinds"]) and step.count == data["count"]
-        assert step.evidence == (data["sentences"][0] if data["sentences"] else None)
+        assert step.evidence == (plain_text(data["sentences"][0]) if data["sentences"] else None)
         assert glossary.concepts[user].name in step.explanation
 
 

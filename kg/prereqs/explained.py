@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from kg.errors import BadParameterError, NoPathError, NotFoundError
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -229,7 +230,7 @@ def _steps(glossary: Glossary, path: list[str]) -> list[PathStep]:
                 mutual=forward is not None and backward is not None,
                 kinds=sorted(data.get("kinds") or ()),
                 count=int(data.get("count") or 1),
-                evidence=sentences[0] if sentences else None,
+                evidence=plain_text(sentences[0]) if sentences else None,
             )
         )
     return steps

@@ -48,6 +48,7 @@ import numpy as np
 from kg.errors import BadParameterError
 from kg.prereqs.dag_index import AncestorIndex, ancestor_index
 from kg.prereqs.relations import CHAIN_RELATIONS
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -256,8 +257,8 @@ def infer_prerequisites(glossary: Glossary, model: PrerequisiteModel | None = No
         if relation not in PREREQUISITE_RELATIONS:
             continue  # an application, a sibling, the reverse kind: related, never a prerequisite
         dag.add_edge(prerequisite, concept, confidence=float(probabilities[row]),
-                     evidence=candidates.evidence.get((prerequisite, concept), ""),
-                     reasons=(describe(relation, source, words, p.name, c.name), *said), curated=False,
+                     evidence=plain_text(candidates.evidence.get((prerequisite, concept), "")),
+                     reasons=(plain_text(describe(relation, source, words, p.name, c.name)), *said), curated=False,
                      relation=relation, words=words)
     return dag
 

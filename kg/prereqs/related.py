@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from kg.errors import BadParameterError
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -210,7 +211,7 @@ def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: 
     sentences = data.get("sentences") or []
     kinds = sorted(data.get("kinds") or ())
     if sentences:
-        detail = sentences[0]
+        detail = plain_text(sentences[0])
     elif kinds == ["broader"]:
         detail = f"{user} is narrower than {used}"
     else:
@@ -220,7 +221,7 @@ def _link_reason(kind: str, user: str, used: str, data: dict[str, Any], weight: 
         kind,
         detail,
         _link_score(data, weight),
-        evidence=sentences[0] if sentences else None,
+        evidence=plain_text(sentences[0]) if sentences else None,
         count=count,
         kinds=kinds,
     )

@@ -32,6 +32,7 @@ import networkx as nx
 from kg.errors import BadParameterError
 from kg.prereqs.dag_index import AncestorIndex, ancestor_index
 from kg.prereqs.learning import chain_graph
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -120,7 +121,8 @@ def review_questions(glossary: Glossary, limit: int = 20, model: PrerequisiteMod
             return
         if source not in ("inferred edge", "below the cut") and index.reached(p)[index.position[c]]:
             return  # p already builds on c: asking it before c would be asking backwards
-        question = Question(p, c, chance, impact(c), source, list(dict.fromkeys(e for e in evidence if e))[:2])
+        shown = list(dict.fromkeys(plain_text(e) for e in evidence if e))[:2]
+        question = Question(p, c, chance, impact(c), source, shown)
         pair = frozenset((p, c))  # one question a pair: its likelier or more telling direction
         if pair not in questions or questions[pair].priority < question.priority:
             questions[pair] = question

@@ -39,6 +39,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from kg.labels import detect_lang
 from kg.model import Collection, Source
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -224,7 +225,7 @@ def to_rdf(glossary: Glossary) -> Graph:
             graph.add((uri, SKOS.hiddenLabel, _literal(label.text, label.lang)))
         for definition in concept.definitions:
             if definition.text.strip():
-                graph.add((uri, SKOS.definition, _literal(definition.text, definition.lang)))
+                graph.add((uri, SKOS.definition, _literal(plain_text(definition.text), definition.lang)))
         schemes = [_iri(s) for s in concept.schemes] or [own_scheme]
         for scheme in schemes:
             graph.add((uri, SKOS.inScheme, scheme))

@@ -14,6 +14,7 @@ from kg.search.encoders import get_encoder
 from kg.search.lexical import LabelMatcher, LexicalIndex
 from kg.search.lexical_store import load_lexical
 from kg.search.semantic import PASSAGES_FILE, SemanticIndex, glosser_for, hnsw_params
+from kg.text import plain_text
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -80,7 +81,7 @@ def _has_content(text: str) -> bool:
 
 
 def _snippet(text: str) -> str:
-    text = " ".join(text.split())
+    text = plain_text(text)
     return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1].rstrip() + "…"
 
 

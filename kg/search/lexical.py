@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from kg.labels import JAPANESE_CHAR, JAPANESE_CHARS, normalize, text_lang
 from kg.model import Concept
+from kg.text import BULLET, plain_lines
 
 # Longer queries are cut here: past a few sentences more text only adds noise and
 # time, and it keeps a 10,000-character paste as fast as a short query.
@@ -27,7 +28,6 @@ MAX_QUERY_CHARS = 256
 _RUNS = re.compile(rf"(?P<ja>[{JAPANESE_CHARS}]+)|(?P<word>[^\W_{JAPANESE_CHARS}]+)")
 _LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
 _SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
-_MARKUP = re.compile(r"^[\s\-*+>#|`]+|[*`]+|\s+$")
 
 # Function words only: the definitions are mostly Japanese, so an English "the" is
 # rare there and BM25 would give it a high IDF.
@@ -231,12 +231,9 @@ class _Passage(NamedTuple):
 
 
 def _sentences(text: str) -> list[str]:
-    out = []
-    for part in _SENTENCES.split(text):
-        part = _MARKUP.sub("", part).strip()
-        if part and not part.startswith("```"):
-            out.append(part)
-    return out
+    """A definition's sentences as plain text (what BM25 counts and a snippet quotes)."""
+    return [part.strip() for line in plain_lines(text) for part in _SENTENCES.split(line.strip().removeprefix(BULLET))
+            if part.strip()]
 
 
 class LexicalIndex:

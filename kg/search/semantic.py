@@ -25,6 +25,7 @@ from kg.labels import detect_lang, text_lang
 from kg.search.encoders import EmbeddingCache, get_encoder
 from kg.search.encoders.cache import encode_cached
 from kg.search.vectors import VectorIndex
+from kg.text import BULLET, plain_lines
 
 if TYPE_CHECKING:
     from kg.glossary import Glossary
@@ -53,7 +54,7 @@ class Passage:
 
 
 def _first_sentences(text: str, limit: int = _SNIPPET_SOURCE_CHARS) -> str:
-    lines = [line.strip(" -*\t") for line in text.splitlines() if line.strip(" -*\t$")]
+    lines = [line.strip().removeprefix(BULLET) for line in plain_lines(text)]
     out = ""
     for line in lines:
         if len(out) + len(line) > limit:
