@@ -300,15 +300,18 @@ def check(settings: Settings, as_json: bool) -> None:
 @pass_settings
 def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, as_json: bool) -> None:
     """Find concepts by meaning or label, in Japanese or English."""
-    hits = load_glossary(settings).search(query, k=k, mode=mode, lang=lang)
+    answer = load_glossary(settings).search_answer(query, k=k, mode=mode, lang=lang)
     if as_json:
-        print_json({"query": query, "mode": mode, "results": [h.to_dict() for h in hits]})
+        print_json(answer.to_dict())
         return
-    if not hits:
-        click.echo("no match", err=True)
-    for n, hit in enumerate(hits, 1):
+    if not answer.close_match:
+        also = ", ".join(s["label"] for s in answer.suggestions)
+        click.echo(f"no close match for {query!r}" + (f"; did you mean: {also}?" if also else ""), err=True)
+    for n, hit in enumerate(answer.hits, 1):
+        if hit.weak and (n == 1 or not answer.hits[n - 2].weak):
+            click.echo("weak matches:")
         labels = " | ".join(dict.fromkeys(hit.labels.values()))
-        click.echo(f"{n:2d}. {labels}  [{hit.id}]  {hit.score:.3f} ({hit.matched['by']})")
+        click.echo(f"{n:2d}. {labels}  [{hit.id}]  {hit.score:.2f} ({hit.matched['by']})")
         click.echo(f"    {hit.snippet}")
 
 
@@ -316,13 +319,16 @@ def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, 
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Cut-off of the metrics.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--no-answer", "no_answer", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A TSV of queries the glossary has no answer to (first column): the share told 'no close match'.")
 @json_option
 @pass_settings
-def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_json: bool) -> None:
+def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, no_answer: Path | None,
+                     as_json: bool) -> None:
     """Search quality on QUERIES.tsv (query TAB relevant labels separated by ';'):
-    MRR@k, hit@1, hit@k, nDCG@k and the misses."""
+    MRR@k, hit@1, hit@k, nDCG@k, the misses, and the share of queries given a close match."""
     # heavy: kg.search.evaluate adds ~4 ms to every `kg` command
-    from kg.search.evaluate import evaluate, read_queries
+    from kg.search.evaluate import evaluate, read_no_answer_queries, read_queries
 
     glossary = load_glossary(settings)
     evaluation = evaluate(
@@ -330,6 +336,8 @@ def evaluate_queries(settings: Settings, queries: Path, k: int, mode: str, as_js
         lambda q: [hit.id for hit in glossary.search(q, k=k, mode=mode)],
         lambda label: [c.id for c in glossary.candidates(label)],
         k=k,
+        close=lambda q: glossary.search_answer(q, k=k, mode=mode).close_match,
+        no_answer=read_no_answer_queries(no_answer) if no_answer else (),
     )
     if as_json:
         print_json(evaluation.to_dict())

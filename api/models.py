@@ -169,6 +169,13 @@ class SearchMatch(BaseModel):
     by: str = Field(description="`label` (label lookup), `dense` (meaning) or `lexical` (shared words).")
 
 
+class Suggestion(BaseModel):
+    """A concept whose label is spelt like what was asked."""
+
+    id: str = Field(examples=["overfitting"])
+    label: str = Field(description="The label that looks like the query.", examples=["Overfitting"])
+
+
 class SearchHitOut(BaseModel):
     """One ranked concept."""
 
@@ -177,7 +184,12 @@ class SearchHitOut(BaseModel):
     labels: dict[str, str] = Field(
         description="prefLabel by language.", examples=[{"ja": "ドロップアウト", "en": "Dropout"}]
     )
-    score: float = Field(description="Higher is better; comparable within one response only.")
+    score: float = Field(description="Relevance, 0-1, on one scale whatever found the hit: a label match (1 "
+                                     "exact, 0.5-0.9 a prefix, 0.2-0.5 a label inside the query), else closeness "
+                                     "of meaning (cosine; in `lexical` mode the share of the query's words the "
+                                     "concept holds). `matched.by` says which signal found it.")
+    weak: bool = Field(False, description="Below the relevance floor (`KG_SEARCH_FLOOR`): a weak match, shown "
+                                          "apart on the search page.")
     snippet: str = Field(description="A short extract of the matched passage or the definition.")
     matched: SearchMatch
     source: SourceRef | None = Field(None, description="Where the concept's first definition was read.")
@@ -189,13 +201,19 @@ class SearchResult(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"query": "how do I stop a model from overfitting?", "mode": "hybrid", "results": []}]
+            "examples": [{"query": "how do I stop a model from overfitting?", "mode": "hybrid", "close_match": True,
+                          "results": [], "suggestions": []}]
         }
     )
 
     query: str = Field(description="The query as given.")
     mode: str = Field(description="The mode used.")
-    results: list[SearchHitOut]
+    close_match: bool = Field(description="Whether any hit clears the relevance floor; false: the glossary "
+                                          "holds nothing close to the query, only weak matches.")
+    results: list[SearchHitOut] = Field(description="Best first; weak matches (if any) are among them.")
+    suggestions: list[Suggestion] = Field(default_factory=list,
+                                          description="When nothing is a close match: labels spelt like the "
+                                                      "query (did you mean).")
 
 
 class PrerequisiteEdgeOut(BaseModel):

@@ -89,10 +89,10 @@ def home(
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
     lang: Literal["", "ja", "en"] = "",
 ) -> HTMLResponse:
-    results = glossary.search(q, k=20, mode=mode, lang=lang or None) if q.strip() else []
+    answer = glossary.search_answer(q, k=20, mode=mode, lang=lang or None).to_dict() if q.strip() else {}
     return _page(request, "home.html", glossary, title="Search" if not q else f"{q}: search",
-                 q=q, mode=mode, lang=lang, results=[hit.to_dict() for hit in results],
-                 collections=_collections(glossary))
+                 q=q, mode=mode, lang=lang, results=answer.get("results", []),
+                 suggestions=answer.get("suggestions", []), collections=_collections(glossary))
 
 
 @router.get("/concept/{id}", response_class=HTMLResponse, include_in_schema=False)

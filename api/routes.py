@@ -86,8 +86,7 @@ def search(
     ] = None,
 ) -> Response:
     def answer() -> dict[str, Any]:
-        hits = glossary.search(q, k=k, mode=mode, lang=lang)
-        return {"query": q, "mode": mode, "results": [hit.to_dict() for hit in hits]}
+        return glossary.search_answer(q, k=k, mode=mode, lang=lang).to_dict()
 
     # A repeated query is answered from the serialized answer of the same store version.
     return cached_answer(request, glossary, ("search", q, k, mode, lang), answer,

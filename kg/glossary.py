@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import rdflib
 
     from kg.rdf.quality import QualityReport
-    from kg.search.engine import SearchEngine, SearchHit
+    from kg.search.engine import SearchAnswer, SearchEngine, SearchHit
 
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,14 @@ class Glossary:
         return [self.concepts[i] for i in self._candidates(ref)]
 
     def suggest(self, text: str, limit: int = 5) -> list[dict[str, str]]:
-        """Close labels for a term that was not found (fuzzy, case- and width-insensitive)."""
+        """Labels spelt like a term that was not found (a typo's correction; case- and
+        width-insensitive). Whole-label edit similarity only: a partial or word-set match
+        offered "Term Frequency Inverse Document Frequency" for "nonexistent-term"; a score
+        of 65 still admits one wrong character in a three-character Japanese label."""
         key = normalize(text)
         if not key or not self._by_label:
             return []
-        matches = process.extract(key, list(self._by_label), scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=60)
+        matches = process.extract(key, list(self._by_label), scorer=fuzz.ratio, limit=limit * 3, score_cutoff=65)
         seen: set[str] = set()
         out: list[dict[str, str]] = []
         for label_key, _score, _ in matches:
@@ -370,6 +373,16 @@ class Glossary:
     def search(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> list[SearchHit]:
         """Concepts for ``query`` by meaning or by label, Japanese or English (see ``kg.search.engine``)."""
         return self.engine.search(query, k=k, mode=mode, lang=lang)
+
+    def search_answer(self, query: str, k: int = 10, mode: str = "hybrid", lang: str | None = None) -> SearchAnswer:
+        """``search`` as a whole answer: whether anything is a close match, and when nothing
+        is, labels spelt like the query (what ``GET /search``, ``kg search`` and the page show)."""
+        from kg.search.engine import SearchAnswer  # the engine loads on first use (see ``engine``)
+
+        answer = SearchAnswer(query, mode, self.search(query, k=k, mode=mode, lang=lang))
+        if not answer.close_match:
+            answer.suggestions = self.suggest(query)
+        return answer
 
     # -- RDF, export and quality ----------------------------------------------------------
 

@@ -100,6 +100,15 @@ class Settings(BaseSettings):
                                                    "for English-only models such as the default.")
     hnsw_ef_search: int = Field(vectors.DEFAULT_HNSW_EF_SEARCH, ge=1,
                                 description="HNSW query-time beam width (recall vs speed).")
+    # Chosen on labelled and no-answer queries for the default model (docs/search.md); the
+    # cosines of another model lie elsewhere, so it may need its own.
+    search_floor: float = Field(0.30, ge=0, le=1,
+                                description="Relevance (0-1) below which a search hit is a weak match; when no "
+                                            "hit clears it, the answer says there is no close match.")
+    search_floor_glossed: float = Field(0.37, ge=0, le=1,
+                                        description="The same floor for a Japanese query glossed into English "
+                                                    "before embedding (`gloss_japanese`): word-by-word glosses "
+                                                    "of query and definitions meet at higher cosines.")
     # -- the read-only SPARQL endpoint (kg.rdf.sparql, kg.rdf.sparql_workers) --
     sparql_workers: int = Field(DEFAULT_WORKERS, ge=1, le=32,
                                 description="Worker processes that evaluate SPARQL queries: at most this many "

@@ -90,6 +90,8 @@ def test_pages_render_with_titles_landmarks_and_nothing_external(server):
         assert '<a href="/concept/overfitting"' in results
         missing = client.get("/concept/Overfiting")
         assert missing.status_code == 404 and "/concept/overfitting" in missing.text
+        unrelated = client.get("/concept/nonexistent-term")  # spelt like no label: nothing offered
+        assert unrelated.status_code == 404 and "Did you mean" not in unrelated.text and "Search for it" in unrelated.text
         assert client.get("/overview", params={"collection": "nope"}).status_code == 422
         docs = client.get("/docs").text
         assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
@@ -226,7 +228,20 @@ def test_search_finds_overfitting_in_both_languages_and_opens_it(page, server):
         hit.wait_for(timeout=10_000)
         assert "過学習" in hit.inner_text()
         assert page.locator("#suggestions [role=option]").count() >= 1  # autocomplete too
+    score = page.locator("#results li .score").first.inner_text()
+    assert re.fullmatch(r"(0\.\d\d|1\.00) · (label|meaning|words)", score), score  # one 0-1 scale, and what found it
     page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    page.fill("#q", "qqqq zzzz xxxx")  # nothing in the glossary is close
+    page.locator("#results-status", has_text="No close match").wait_for(timeout=10_000)
+    assert page.locator("#results li").count() == 0
+    weak = page.locator("#weak-results")
+    assert weak.is_visible() and weak.get_attribute("open") is None  # shown apart, folded
+    page.fill("#q", "Overfiting")  # a typo: the label spelt like it is offered
+    page.wait_for_selector("#did-you-mean a[href='/concept/overfitting']", timeout=10_000)
+    page.screenshot(path=str(SCREENSHOTS / "no-close-match.png"), full_page=True)
+    page.fill("#q", "overfitting")
+    hit = page.locator("#results a.hit", has_text="Overfitting").first
+    hit.wait_for(timeout=10_000)
     hit.click()
     page.wait_for_url(re.compile(r".*/concept/overfitting$"))
     assert "Overfitting" in page.title()

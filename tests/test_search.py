@@ -10,10 +10,11 @@ import pytest
 from ingest import ingest_paths
 from kg import Glossary, Settings
 from kg.errors import BadParameterError, StoreError
-from kg.search.evaluate import evaluate, read_queries
+from kg.search.evaluate import evaluate, read_no_answer_queries, read_queries
 from kg.store.versions import Store, update_store
 
-FIXTURE_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "probe_queries.tsv"
+EVAL = Path(__file__).resolve().parent.parent / "eval"
+FIXTURE_QUERIES = EVAL / "probe_queries.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +181,49 @@ def test_read_queries_names_the_bad_line(tmp_path):
     assert raised.value.line == 3 and raised.value.file.endswith("bad.tsv")
 
 
+def test_scores_are_relevance_on_one_scale_in_every_mode(corpus_glossary):
+    for mode in ("hybrid", "dense", "lexical"):
+        for query in ("LSTM", "how do I stop a model from overfitting?", "過学習を防ぐ", "肉じゃがの作り方"):
+            for hit in corpus_glossary.search(query, k=20, mode=mode):
+                assert 0.0 <= hit.score <= 1.0, (mode, query, hit.id, hit.score)
+    exact = corpus_glossary.search("LSTM")[0]
+    assert exact.score == 1.0 and not exact.weak and exact.matched["by"] == "label"
+
+
+def test_nothing_close_is_said_and_a_misspelt_label_is_suggested(corpus_glossary):
+    answer = corpus_glossary.search_answer("Overfiting zzqx")
+    weakest = corpus_glossary.search_answer("qqqq zzzz xxxx")
+    assert not weakest.close_match and all(hit.weak for hit in weakest.hits)
+    data = weakest.to_dict()
+    assert data["close_match"] is False and all(hit["weak"] for hit in data["results"])
+    if not answer.close_match:  # a typo far from every definition: the label is suggested by spelling
+        assert "overfitting" in [s["id"] for s in answer.suggestions]
+    assert corpus_glossary.search_answer("Overfitting").close_match
+    assert corpus_glossary.search_answer("Overfitting").suggestions == []
+
+
+def test_the_floor_is_a_setting(linked_corpus):
+    result = ingest_paths([linked_corpus])
+    strict = Glossary.from_ingest(result, Settings(model="fake", search_floor=1.0, search_floor_glossed=1.0))
+    lenient = Glossary.from_ingest(result, Settings(model="fake", search_floor=0.0, search_floor_glossed=0.0))
+    query = "how do I stop a model from overfitting?"
+    defined = {cid for cid, concept in strict.concepts.items() if concept.definitions}
+    # the floor never reorders; it only keeps out concepts with no definition that are not close
+    assert [i for i in ids(lenient.search(query)) if i in defined][:5] == ids(strict.search(query))[:5]
+    assert all(hit.weak for hit in strict.search(query)) and not strict.search_answer(query).close_match
+    assert not any(hit.weak for hit in lenient.search(query))
+    assert strict.search_answer("LSTM").close_match  # an exact label is relevance 1
+
+
+def test_a_concept_without_definition_is_found_by_its_labels_only(tmp_path):
+    page = tmp_path / "g.md"
+    page.write_text("## トランスコード | Transcoding\n\n## 過学習 | Overfitting\n\n- 訓練データに過剰に適合し、"
+                    "未知のデータで性能が落ちること。\n", encoding="utf-8")
+    glossary = Glossary.from_ingest(ingest_paths([page]), Settings(model="fake", search_floor=0.2))
+    assert "transcoding" not in ids(glossary.search("overfitting on training data"))
+    assert ids(glossary.search("Transcoding"))[0] == "transcoding"
+
+
 @pytest.mark.slow
 def test_real_model_quality_on_the_linked_corpus(linked_corpus, eval_dir, tmp_path):
     """The acceptance bar: dev MRR@10 >= 0.60 and hit@10 >= 0.90 with the default encoder;
@@ -188,17 +232,23 @@ def test_real_model_quality_on_the_linked_corpus(linked_corpus, eval_dir, tmp_pa
     assert update_store([linked_corpus], settings).exit_code == 0
     glossary = Store(settings.store).load(settings)
 
-    def measure(path):
+    def measure(path, no_answer):
         return evaluate(
             read_queries(path),
             lambda q: ids(glossary.search(q)),
             lambda label: [c.id for c in glossary.candidates(label)],
+            close=lambda q: glossary.search_answer(q).close_match,
+            no_answer=read_no_answer_queries(EVAL / no_answer),
         ).metrics
 
-    dev = measure(eval_dir / "dev_queries.tsv")
+    dev = measure(eval_dir / "dev_queries.tsv", "no_answer_design.tsv")
     assert dev["mrr@10"] >= 0.60 and dev["hit@10"] >= 0.90, dev
-    probe = measure(FIXTURE_QUERIES)
+    probe = measure(FIXTURE_QUERIES, "no_answer_heldout.tsv")
     assert probe["mrr@10"] >= 0.65 and probe["hit@10"] >= 0.90, probe
+    # The relevance floor, at the level docs/search.md reports (a guard, not a target): queries
+    # with an answer keep a close match, most queries without one are told so.
+    for metrics in (dev, probe):
+        assert metrics["close_match"] >= 0.95 and metrics["no_close_match"] >= 0.75, metrics
     top = glossary.search("how do I stop a model from overfitting?", k=5)
     assert {"dropout", "early-stopping", "overfitting", "regularization"} & set(ids(top[:3]))
 

@@ -107,39 +107,30 @@ function autocomplete(input) {
 // -- results as you type ------------------------------------------------------------------------
 function liveResults(input) {
   const form = input.form;
-  const results = document.getElementById("results");
-  const status = document.getElementById("results-status");
-  const title = document.getElementById("results-title");
+  const status = document.getElementById("results-status"); // a live region: kept, its text replaced
   const run = debounce(async () => {
     const q = input.value.trim();
     const params = new URLSearchParams(new FormData(form));
     history.replaceState(null, "", q ? "/?" + params : "/");
     if (!q) {
-      results.innerHTML = "";
+      document.getElementById("results").innerHTML = "";
+      document.getElementById("did-you-mean").textContent = "";
+      document.getElementById("weak-results").hidden = true;
       status.textContent = "";
       return;
     }
-    params.set("k", "20");
     if (!params.get("lang")) params.delete("lang");
-    const response = await fetch("/search?" + params);
+    // The page itself renders the results (one template for both): take its results section.
+    const response = await fetch("/?" + params);
     if (!response.ok) return;
-    const body = await response.json();
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     if (input.value.trim() !== q) return; // a newer query is on its way
-    results.innerHTML = "";
-    for (const hit of body.results) {
-      const li = document.createElement("li");
-      const a = document.createElement("a");
-      a.href = "/concept/" + encodeURIComponent(hit.id);
-      a.className = "hit";
-      a.textContent = Array.from(new Set(Object.values(hit.labels))).join(" | ");
-      const p = document.createElement("p");
-      p.className = "snippet";
-      p.textContent = hit.snippet;
-      li.append(a, p);
-      results.appendChild(li);
+    for (const id of ["results-title", "did-you-mean", "results", "weak-results"]) {
+      const old = document.getElementById(id);
+      const replacement = fresh.getElementById(id);
+      if (old && replacement) old.replaceWith(replacement);
     }
-    title.textContent = "Results for \u201c" + q + "\u201d";
-    status.textContent = body.results.length ? body.results.length + " concepts" : "No concept matches.";
+    status.textContent = fresh.getElementById("results-status").textContent;
   }, 250);
   input.addEventListener("input", run);
   form.querySelectorAll("select").forEach((el) => el.addEventListener("change", run));

@@ -36,7 +36,12 @@ _SNIPPET_CHARS = 160
 
 @dataclass
 class SearchHit:
-    """One ranked concept, with what matched and why."""
+    """One ranked concept, with what matched and why.
+
+    ``score`` is its relevance on one 0-1 scale whatever found it: a label's match (1 exact,
+    0.5-0.9 a prefix, 0.2-0.5 a label held in the query), else the cosine of its meaning to the
+    query's (``lexical`` mode: the share of the query's words it holds). ``weak``: below the
+    store's floor (``Settings.search_floor``)."""
 
     id: str
     name: str
@@ -46,18 +51,39 @@ class SearchHit:
     matched: dict[str, str]  # kind (label | definition), text, lang, by (label | dense | lexical)
     source: dict[str, Any] | None
     signals: dict[str, Any] = field(default_factory=dict)
+    weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
             "labels": self.labels,
-            "score": round(self.score, 6),
+            "score": round(self.score, 4),
+            "weak": self.weak,
             "snippet": self.snippet,
             "matched": self.matched,
             "source": self.source,
             "signals": self.signals,
         }
+
+
+@dataclass
+class SearchAnswer:
+    """A whole result list: the hits in rank order, whether any is a close match, and when
+    none is, labels spelt like the query (a typo's "did you mean")."""
+
+    query: str
+    mode: str
+    hits: list[SearchHit]
+    suggestions: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def close_match(self) -> bool:
+        return any(not hit.weak for hit in self.hits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "mode": self.mode, "close_match": self.close_match,
+                "results": [hit.to_dict() for hit in self.hits], "suggestions": self.suggestions}
 
 
 def clean_query(query: str) -> str:
@@ -143,6 +169,7 @@ class SearchEngine:
                     hit.concept_id, {"kind": "label", "text": hit.label, "lang": hit.lang, "by": "label"}
                 )
                 note(hit.concept_id, "label", hit.kind)
+                note(hit.concept_id, "label_score", max(hit.score, signals[hit.concept_id].get("label_score", 0.0)))
         floor = 0.0
         if mode in ("hybrid", "dense") and self.semantic is not None:
             dense = self.semantic.search(text, pool)
@@ -170,6 +197,13 @@ class SearchEngine:
                 matched.setdefault(cid, {"by": "lexical"})  # its passage is found if it is shown
                 note(cid, "lexical", {"rank": rank, "score": round(score, 4)})
 
+        relevance = self._relevance(text, mode, scores, signals)
+        floor = self._floor(text, mode)
+        # A concept with no definition has only its labels to go by: it is not shown on the
+        # strength of shared words, nor of a meaning too far from the query.
+        for cid in [c for c in scores if c in self.glossary.concepts and not self.glossary.concepts[c].definitions
+                    and "label" not in signals.get(c, {}) and relevance[c] < floor]:
+            del scores[cid]
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         shown = self._shown(ranked, k, lang)
         for cid, passage in self.lexical.passages([c for c in shown if "text" not in matched[c]], text).items():
@@ -179,7 +213,6 @@ class SearchEngine:
             concept = self.glossary.concepts[cid]
             pref = concept.pref_labels()
             how = matched[cid]
-            score = scores[cid]
             source = (
                 concept.definitions[0].source
                 if concept.definitions
@@ -190,7 +223,8 @@ class SearchEngine:
                     id=cid,
                     name=concept.name,
                     labels=pref,
-                    score=score,
+                    score=relevance[cid],
+                    weak=relevance[cid] < floor,
                     snippet=_snippet(
                         how["text"]
                         if how["kind"] == "definition"
@@ -202,6 +236,32 @@ class SearchEngine:
                 )
             )
         return tuple(hits)
+
+    def _floor(self, text: str, mode: str) -> float:
+        """The relevance below which a hit is weak. Only closeness of meaning was measured for
+        it: in ``lexical`` mode (or with no dense index) no hit is called weak."""
+        if mode == "lexical" or self.semantic is None:
+            return 0.0
+        settings = self.glossary.settings
+        glossed = self.semantic.glosser is not None and detect_lang(text) == "ja"
+        return settings.search_floor_glossed if glossed else settings.search_floor
+
+    def _relevance(self, text: str, mode: str, scores: dict[str, float],
+                   signals: dict[str, dict[str, Any]]) -> dict[str, float]:
+        """Each candidate's relevance, 0-1 (see ``SearchHit``). A hit the dense search did not
+        return is at most as close in meaning as the last one it did."""
+        dense_last = min((s["dense"]["score"] for s in signals.values() if "dense" in s), default=0.0)
+        by_meaning = mode != "lexical" and self.semantic is not None
+        out: dict[str, float] = {}
+        for cid in scores:
+            said = signals.get(cid, {})
+            label = said.get("label_score", 0.0)
+            if by_meaning:
+                text_score = said["dense"]["score"] if "dense" in said else dense_last
+            else:
+                text_score = self.lexical.coverage(cid, text)
+            out[cid] = min(1.0, max(0.0, label, text_score))
+        return out
 
     def _shown(self, ranked: list[tuple[str, float]], k: int, lang: str | None) -> list[str]:
         """The ids of the first ``k`` of ``ranked`` that will be shown (known, and in ``lang``)."""

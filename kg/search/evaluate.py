@@ -71,9 +71,11 @@ class QueryResult:
     relevant: list[str]
     ranked: list[str]
     rank: int | None  # 1-based rank of the first relevant concept, None when not in the list
+    close_match: bool | None = None  # whether the answer said it had a close match (None: not asked)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "relevant": self.relevant, "rank": self.rank, "top": self.ranked[:5]}
+        return {"query": self.query, "relevant": self.relevant, "rank": self.rank, "top": self.ranked[:5],
+                "close_match": self.close_match}
 
 
 @dataclass
@@ -83,6 +85,8 @@ class Evaluation:
     results: list[QueryResult] = field(default_factory=list)
     unknown_labels: list[tuple[int, str]] = field(default_factory=list)
     k: int = 10
+    # Queries the glossary has no answer to, and whether each was answered "no close match".
+    no_answer: list[tuple[str, bool]] = field(default_factory=list)
 
     def _mean(self, values: Iterable[float]) -> float:
         values = list(values)
@@ -98,7 +102,19 @@ class Evaluation:
             f"hit@{k}": self._mean(float(bool(set(r.ranked[:k]) & s)) for r, s in zip(self.results, rel, strict=True)),
             f"ndcg@{k}": self._mean(ndcg(r.ranked, s, k) for r, s in zip(self.results, rel, strict=True)),
             "queries": float(len(self.results)),
+            **self._floor_metrics,
         }
+
+    @property
+    def _floor_metrics(self) -> dict[str, float]:
+        """How the relevance floor served: answerable queries still given a close match, and
+        queries with no answer told so."""
+        asked = [r.close_match for r in self.results if r.close_match is not None]
+        out = {"close_match": self._mean(float(c) for c in asked)} if asked else {}
+        if self.no_answer:
+            out["no_answer_queries"] = float(len(self.no_answer))
+            out["no_close_match"] = self._mean(float(not close) for _, close in self.no_answer)
+        return out
 
     @property
     def misses(self) -> list[QueryResult]:
@@ -110,6 +126,7 @@ class Evaluation:
             "misses": [m.to_dict() for m in self.misses],
             "unknown_labels": [{"line": line, "label": label} for line, label in self.unknown_labels],
             "queries": [r.to_dict() for r in self.results],
+            "no_answer": [{"query": q, "close_match": close} for q, close in self.no_answer],
         }
 
     def to_text(self) -> str:
@@ -119,6 +136,12 @@ class Evaluation:
             f"queries {int(m['queries'])}   MRR@{k} {m[f'mrr@{k}']:.3f}   hit@1 {m['hit@1']:.3f}   "
             f"hit@{k} {m[f'hit@{k}']:.3f}   nDCG@{k} {m[f'ndcg@{k}']:.3f}"
         ]
+        if "close_match" in m:
+            lines.append(f"answerable queries given a close match: {m['close_match']:.1%}")
+        if self.no_answer:
+            lines.append(f"queries with no answer told 'no close match': {m['no_close_match']:.1%} "
+                         f"of {len(self.no_answer)}")
+            lines += [f"  given a close match: {q!r}" for q, close in self.no_answer if close]
         if self.misses:
             lines.append(f"misses ({len(self.misses)}):")
             for miss in self.misses:
@@ -133,6 +156,9 @@ def evaluate(
     rank: Callable[[str], list[str]],
     resolve: Callable[[str], list[str]],
     k: int = 10,
+    *,
+    close: Callable[[str], bool] | None = None,
+    no_answer: Iterable[str] = (),
 ) -> Evaluation:
     """Run ``rank(query)`` (concept ids, best first) for each query and score it.
 
@@ -141,8 +167,12 @@ def evaluate(
         rank: the search under test.
         resolve: label -> the concept ids it names (empty when unknown).
         k: the cut-off for MRR, hit and nDCG.
+        close: query -> whether the answer says it has a close match (the relevance floor).
+        no_answer: queries the glossary has no answer to, asked with ``close``.
     """
     evaluation = Evaluation(k=k)
+    if close is not None:
+        evaluation.no_answer = [(query, close(query)) for query in no_answer]
     for item in queries:
         relevant: list[str] = []
         for label in item.relevant_labels:
@@ -154,8 +184,22 @@ def evaluate(
             continue  # nothing to find in this store: not counted
         ranked = rank(item.query)
         first = next((n for n, cid in enumerate(ranked, 1) if cid in relevant), None)
-        evaluation.results.append(QueryResult(item.query, relevant, ranked, first))
+        said = close(item.query) if close is not None else None
+        evaluation.results.append(QueryResult(item.query, relevant, ranked, first, said))
     return evaluation
+
+
+def read_no_answer_queries(path: Path | str) -> list[str]:
+    """The first column of a TSV of queries with no answer (a header row starting ``query`` is
+    skipped). Raises ParseError when the file cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParseError(f"cannot read queries: {error}", file=str(path)) from error
+    reader = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = [row for row in reader if row and row[0].strip()]
+    return [row[0].strip() for n, row in enumerate(rows) if not (n == 0 and row[0].strip().lower() == "query")]
 
 
 # -- prerequisites ------------------------------------------------------------------------------

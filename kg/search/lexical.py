@@ -351,6 +351,18 @@ class LexicalIndex:
         terms = self._terms(query)
         return {cid: self._hit(self._rows[cid], 0.0, terms) for cid in concept_ids}
 
+    def coverage(self, concept_id: str, query: str) -> float:
+        """How much of the query the concept's labels and definitions hold, 0..1: the IDF weight
+        of the query's terms found in them over the weight of all its terms (a term the glossary
+        never uses weighs as much as the rarest). An absolute measure, unlike a BM25 score."""
+        terms = set(self.tokenizer(query[:MAX_QUERY_CHARS]))
+        if not terms or concept_id not in self._rows:
+            return 0.0
+        rarest = max(self._idf.values(), default=1.0)
+        held = set().union(*(self.tokenizer(p.text) for p in self._passages[self._rows[concept_id]]))
+        total = math.fsum(self._idf.get(t, rarest) for t in terms)
+        return math.fsum(self._idf.get(t, rarest) for t in terms & held) / total if total else 0.0
+
     @cached_property
     def _rows(self) -> dict[str, int]:
         return {cid: row for row, cid in enumerate(self.ids)}
