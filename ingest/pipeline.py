@@ -6,6 +6,7 @@ import base64
 import binascii
 import os
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -174,6 +175,31 @@ def _import_skos(item: InputFile, text: str, result: IngestResult, settings: Set
     result.issues.extend(imported.issues)
 
 
+def file_title(stem: str) -> str:
+    """A title for a page that has none of its own: its file name as words, short ones in
+    capitals as the acronyms they usually are (``ai/llm-rag`` -> "LLM RAG").
+
+    >>> file_title("ai/ai-general"), file_title("dl-train_eval"), file_title("用語集")
+    ('AI General', 'DL Train Eval', '用語集')
+    """
+    words = [w for w in re.split(r"[-_\s]+", PurePosixPath(stem).name) if w]
+    return " ".join(w.upper() if len(w) <= 3 and w.isascii() else w[:1].upper() + w[1:] for w in words) or stem
+
+
+def _distinct_titles(collections: list[Collection]) -> list[Collection]:
+    """Pages titled alike from their file names (``a/intro.md``, ``b/intro.md``) add their folder."""
+    seen = defaultdict(list)
+    for collection in collections:
+        seen[collection.label].append(collection)
+    out = []
+    for collection in collections:
+        source = collection.source
+        folder = PurePosixPath(source.file).parent.as_posix() if source and source.line == 0 else "."
+        alike = len(seen[collection.label]) > 1 and folder != "."
+        out.append(replace(collection, label=f"{collection.label} ({folder})") if alike else collection)
+    return out
+
+
 def _collection_ids(file: ParsedFile) -> tuple[Collection, dict[str, Collection]]:
     """The file's collection and one per H1 section that groups terms.
 
@@ -191,7 +217,7 @@ def _collection_ids(file: ParsedFile) -> tuple[Collection, dict[str, Collection]
     if len(used) == 1 and all(e.section == used[0][0] for e in file.entries) and used[0][1] < first_term_line:
         title, line = used[0]
         return Collection(slugify(stem.replace("/", "-")), title, Source(file.path, line, file.url)), {}
-    whole = Collection(slugify(stem.replace("/", "-")), stem, Source(file.path, 0, file.url))
+    whole = Collection(slugify(stem.replace("/", "-")), file_title(stem), Source(file.path, 0, file.url))
     sections = {
         title: Collection(f"{whole.id}--{slugify(title)}", title, Source(file.path, line, file.url))
         for title, line in used
@@ -369,6 +395,7 @@ def _build_concepts(parsed: list[ParsedFile], result: IngestResult) -> None:
             collection_ids.add(whole.id)
             result.collections.append(whole)
         result.collections.extend(sections.values())
+    result.collections = _distinct_titles(result.collections)
     tags = _tag_collections(entries, {c.id for c in result.collections})
     result.collections.extend(tags.values())
 
