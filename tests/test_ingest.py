@@ -219,10 +219,12 @@ def test_page_url_comment_is_provenance(fixtures):
 def test_collections_are_titled_not_named_by_path(tmp_path, linked_corpus):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "llm-intro.md").write_text(f"## 用語{folder} | Term {folder}\n\n- 説明。\n", encoding="utf-8")
+        page = tmp_path / folder / "llm-intro.md"
+        page.write_text(f"## 用語{folder} | Term {folder}\n\n- 説明。\n", encoding="utf-8")
     (tmp_path / "titled.md").write_text("# 深層学習の用語\n\n## 層 | Layer\n\n- 説明。\n", encoding="utf-8")
     labels = {c.source.file: c.label for c in ingest_paths([tmp_path]).collections}
     # alike names keep their folder apart; a page's own title wins over its file name
-    assert labels == {"a/llm-intro.md": "LLM Intro (a)", "b/llm-intro.md": "LLM Intro (b)", "titled.md": "深層学習の用語"}
+    assert labels == {"a/llm-intro.md": "LLM Intro (a)", "b/llm-intro.md": "LLM Intro (b)",
+                      "titled.md": "深層学習の用語"}
     linked = {c.label for c in ingest_paths([linked_corpus]).collections}
     assert {"LLM RAG", "AI General", "Video Codec"} <= linked and not any("/" in label for label in linked)
