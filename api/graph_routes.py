@@ -3,6 +3,7 @@ for other tools (``router``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,12 +12,32 @@ from fastapi.responses import Response
 from api.answers import cached_answer
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
-from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, PathResult, RelatedResult
+from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, GraphLayout, PathResult, RelatedResult
 from kg.prereqs.explained import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
 from kg.prereqs.export import GRAPH_FORMATS, MAX_DEPTH, export_graph
+from kg.prereqs.overview_layout import overview_elements
 from kg.prereqs.related import MAX_K, related
 
 router = APIRouter(tags=["graph"])
+
+# The part of the prerequisite graph to give (GET /graph and GET /graph/layout).
+CenterQuery = Annotated[
+    str | None,
+    Query(max_length=500, description="Id or label of the concept to center on; none for the whole glossary."),
+]
+DepthQuery = Annotated[int, Query(ge=0, le=MAX_DEPTH, description="Steps from `center`.")]
+DirectionQuery = Annotated[
+    str,
+    Query(
+        max_length=13,
+        pattern="^(path|prerequisites|dependents|both)$",
+        description="Around `center`: its learning path and direct dependents (`path`), or what it needs, "
+        "what needs it, or both within `depth`.",
+    ),
+]
+CollectionQuery = Annotated[
+    str | None, Query(max_length=500, description="Only members of this collection (id or label).")
+]
 
 _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -113,7 +134,7 @@ def path(
     description="The prerequisite DAG as GraphML, DOT or Cytoscape.js JSON: the whole glossary, or "
     "the concepts within `depth` steps of `center` (its prerequisites, its dependents, or both), "
     "optionally only one collection's members. Nodes carry name, prefLabels and collections; edges "
-    "their confidence, `curated` (stated by the author), evidence sentence and reasons.",
+    "their confidence, `curated` (stated by the author), relation, evidence sentence and reasons.",
 )
 def graph(
     request: Request,
@@ -121,15 +142,10 @@ def graph(
     format: Annotated[str, Query(max_length=MAX_FORMAT_CHARS,
                                  description="`graphml`, `dot` (Graphviz) or `cytoscape` (Cytoscape.js "
                                              "elements JSON).", examples=["graphml"])] = "cytoscape",
-    center: Annotated[str | None, Query(max_length=500, description="Id or label of the concept to center on; "
-                                                                    "none for the whole glossary.")] = None,
-    depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description="Steps from `center`.")] = 2,
-    direction: Annotated[str, Query(max_length=13, pattern="^(path|prerequisites|dependents|both)$",
-                                    description="Around `center`: its learning path and direct dependents "
-                                                "(`path`), or what it needs, what needs it, or both within "
-                                                "`depth`.")] = "both",
-    collection: Annotated[str | None, Query(max_length=500, description="Only members of this collection "
-                                                                        "(id or label).")] = None,
+    center: CenterQuery = None,
+    depth: DepthQuery = 2,
+    direction: DirectionQuery = "both",
+    collection: CollectionQuery = None,
 ) -> Response:
     def build() -> tuple[bytes, str]:
         view = glossary.prerequisite_view(center, depth if center else None, direction, collection)
@@ -138,3 +154,32 @@ def graph(
     key = (id(glossary), glossary.version, "graph", format, center, depth, direction, collection)
     data, media_type = request.app.state.answers.get(key, build)
     return Response(data, media_type=media_type)
+
+
+@router.get(
+    "/graph/layout",
+    response_model=GraphLayout,
+    responses=ERROR_RESPONSES,
+    summary="The prerequisite graph laid out for drawing",
+    description="The same part of the prerequisite DAG as `GET /graph`, as Cytoscape.js elements with a "
+    "position for every concept (what the explorer on /overview draws): one cluster per collection, no two "
+    "clusters overlapping; inside a cluster a force layout, or for a large one a spiral with the hubs in "
+    "the middle. Nodes carry name, prefLabels, collection (id and label) and degree; edges confidence, "
+    "`curated` and relation. The same graph always gets the same positions.",
+)
+def graph_layout(
+    request: Request,
+    glossary: GlossaryDep,
+    center: CenterQuery = None,
+    depth: DepthQuery = 2,
+    direction: DirectionQuery = "both",
+    collection: CollectionQuery = None,
+) -> Response:
+    def build() -> bytes:
+        view = glossary.prerequisite_view(center, depth if center else None, direction, collection)
+        answer = overview_elements(view, {c.id: c.label for c in glossary.collections.values()})
+        # Compact: at 10,000 concepts the answer is megabytes, and the browser parses every byte.
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    key = (id(glossary), glossary.version, "graph-layout", center, depth, direction, collection)
+    return Response(request.app.state.answers.get(key, build), media_type="application/json")

@@ -392,6 +392,76 @@ class PathResult(BaseModel):
     alternatives: list[ChainOut] = Field(description="Further distinct chains, at most one step longer.")
 
 
+# -- the prerequisite graph laid out for the explorer (GET /graph/layout) --------------------
+
+
+class LayoutPosition(BaseModel):
+    x: float
+    y: float
+
+
+class LayoutNodeData(BaseModel):
+    id: str
+    name: str
+    label_ja: str = Field(description="Japanese prefLabel (empty when none).")
+    label_en: str = Field(description="English prefLabel (empty when none).")
+    collection: str = Field(
+        description="The collection whose cluster it is drawn in: its first (its file's); empty for none."
+    )
+    collection_label: str
+    degree: int = Field(description="Prerequisite edges in and out, within the graph drawn.")
+    center: bool = Field(description="The concept the graph is centred on.")
+
+
+class LayoutNode(BaseModel):
+    data: LayoutNodeData
+    position: LayoutPosition = Field(description="Where to draw it; one unit is one CSS pixel at zoom 1.")
+
+
+class LayoutEdgeData(BaseModel):
+    source: str = Field(description="The prerequisite.")
+    target: str = Field(description="The concept that needs it.")
+    confidence: float
+    curated: bool = Field(description="Stated by the glossary's author rather than inferred.")
+    relation: str = Field(description="What the text says (`is-a`, `uses`, …; `stated` by the author).")
+
+
+class LayoutEdge(BaseModel):
+    data: LayoutEdgeData
+
+
+class LayoutElements(BaseModel):
+    nodes: list[LayoutNode]
+    edges: list[LayoutEdge]
+
+
+class LayoutCluster(BaseModel):
+    """The disc a collection's concepts are drawn in; no two overlap."""
+
+    id: str
+    label: str
+    size: int = Field(description="Concepts drawn in it.")
+    x: float
+    y: float
+    radius: float
+
+
+class LayoutRelation(BaseModel):
+    relation: str
+    edges: int = Field(description="Inferred edges of this relation.")
+
+
+class GraphLayout(BaseModel):
+    """The prerequisite graph with a position for every concept: Cytoscape.js elements
+    (``cy.add(answer.elements)``), the clusters and the relations present."""
+
+    center: str | None = Field(description="The concept it is centred on, if any.")
+    clusters: list[LayoutCluster] = Field(description="One per collection, largest first.")
+    relations: list[LayoutRelation] = Field(description="Relations of the inferred edges, with counts.")
+    curated_edges: int = Field(description="Edges stated by the author.")
+    elements: LayoutElements
+
+
 # -- errors (api.errors) ------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 Rendered on the server with Jinja2 from the same ``Glossary`` the API answers from,
 so every page works without script; ``static/app.js`` adds autocomplete, results
-as you type, math (KaTeX) and pan/zoom on the graph. Everything the pages load is
+as you type, math (KaTeX) and pan/zoom on the graph; ``static/explorer.js`` draws the
+explorable graph of /overview with Cytoscape.js. Everything the pages load is
 served from ``/static`` (no CDN), including the OpenAPI pages at ``/docs``.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -131,19 +132,53 @@ def overview(
     center: Annotated[str, Query(max_length=500)] = "",
     depth: Annotated[int, Query(ge=1, le=6)] = 2,
     direction: Direction = "both",
+    focus: Annotated[str, Query(max_length=MAX_TERM_CHARS)] = "",
 ) -> HTMLResponse:
+    """The explorer (static/explorer.js draws ``GET /graph/layout``); without script, the layered
+    SVG of the same view when it is small enough to read, and always the graph as text."""
+    what = glossary.collections[collection].label if collection in glossary.collections else collection
+    title = f"Prerequisite graph: {what or 'whole glossary'}"
+    key = (id(glossary), glossary.version, "overview-fallback", collection, center, depth, direction)
     try:
-        graph = glossary.prerequisite_view(center or None, depth if center else None, direction,
-                                           collection or None)
+        fallback = request.app.state.answers.get(
+            key, lambda: _overview_fallback(glossary, title, collection, center, depth, direction))
     except (BadParameterError, NotFoundError) as error:
         return _page(request, "overview.html", glossary, title="Overview", status=422, error=error.message,
                      collection=collection, center=center, depth=depth, direction=direction,
-                     collections=_collections(glossary), graph=None, graph_svg="")
-    what = glossary.collections[collection].label if collection in glossary.collections else collection
-    title = f"Prerequisite graph: {what or 'whole glossary'}"
+                     collections=_collections(glossary), fallback=None)
+    part = {"center": center, "depth": depth, "direction": direction, "collection": collection}
+    layout_url = "/graph/layout?" + urlencode({k: v for k, v in part.items() if v and (k != "depth" or center)})
     return _page(request, "overview.html", glossary, title=title, collection=collection, center=center,
-                 depth=depth, direction=direction, collections=_collections(glossary), graph=graph,
-                 graph_svg=render_svg(graph, title), error=None)
+                 depth=depth, direction=direction, collections=_collections(glossary), fallback=fallback,
+                 error=None, layout_url=layout_url, focus=_focus_id(glossary, focus or center))
+
+
+def _overview_fallback(glossary: Glossary, title: str, collection: str, center: str, depth: int,
+                       direction: str) -> str:
+    """The overview without script, rendered once per store version and view (the view alone
+    takes 0.3 s at 10,000 concepts, and the explorer does not need it)."""
+    graph = glossary.prerequisite_view(center or None, depth if center else None, direction, collection or None)
+    small = graph.number_of_nodes() <= STATIC_GRAPH_MAX_NODES
+    return templates.get_template("_overview_fallback.html").render(
+        graph=graph, graph_svg=render_svg(graph, title) if small else "", static_graph=True,
+        edge_list_max=EDGE_LIST_MAX)
+
+
+#: Past this many concepts the overview draws no SVG for readers without script: a layered drawing
+#: of thousands of nodes is unreadable and megabytes long; the text list and the form remain.
+STATIC_GRAPH_MAX_NODES = 600
+#: The text alternative lists at most this many edges (the whole graph: GET /graph?format=graphml).
+EDGE_LIST_MAX = 2000
+
+
+def _focus_id(glossary: Glossary, ref: str) -> str:
+    """The id of the concept the explorer starts on (``ref`` an id or label), or "" for none or unknown."""
+    if not ref:
+        return ""
+    try:
+        return glossary.get(ref).id
+    except NotFoundError:
+        return ""
 
 
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)

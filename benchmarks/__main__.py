@@ -203,6 +203,62 @@ def bench_pages_command(settings: Settings, rounds: int, loads: int, as_json: bo
     _print_bench(rows, as_json, format_latency)
 
 
+@bench.command(name="explorer")
+@click.option(
+    "--size",
+    type=click.IntRange(10, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="Concepts of the synthetic glossary (benchmarks.synth).",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The baseline glossary (default: the linked corpus beside the checkout).",
+)
+@click.option(
+    "--shared",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared"),
+    show_default=True,
+    help="The shared folder (for the default baseline).",
+)
+@click.option("--loads", type=click.IntRange(1, 100), default=5, show_default=True, help="Measured page loads.")
+@click.option(
+    "--frames", type=click.IntRange(10, 10_000), default=120, show_default=True, help="Frames recorded per pan."
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the two stores are built, and reused when already there (default: a temporary folder).",
+)
+@json_option
+def bench_explorer_command(
+    size: int, corpus: Path | None, shared: Path, loads: int, frames: int, work: Path | None, as_json: bool
+) -> None:
+    """The graph explorer of /overview in Debian's chromium (headless) at SIZE synthetic concepts
+    beside the linked corpus: GET /graph/layout (first and cached), navigation to the first frame,
+    frame times while panning, and the "Whole graph" button."""
+    import tempfile
+
+    from benchmarks.pages import bench_graph_explorer, format_explorer, synthetic_store
+    from kg.store.versions import Store, update_store
+
+    corpus = corpus or shared / "corpus" / "tech_glossary" / "linked"
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = work or Path(temporary)
+        baseline = Settings(store=folder / "baseline" / "store", model="fake", reload_interval=0)
+        if Store(baseline.store).current_version() is None:
+            update_store([corpus], baseline)
+        synthetic = synthetic_store(size, folder / f"synthetic-{size}")
+        rows = bench_graph_explorer(
+            [(f"{corpus.name} corpus", baseline), (f"synthetic {size}", synthetic)], loads=loads, frames=frames
+        )
+    _print_bench(rows, as_json, format_explorer)
+
+
 @bench.command(name="load")
 @click.option("--seconds", type=click.FloatRange(1, 300), default=30, show_default=True, help="Length of each run.")
 @click.option("--connections", type=click.IntRange(1, 256), default=32, show_default=True)

@@ -7,9 +7,11 @@ except in CI. Screenshots go to ``test-artifacts/screenshots/``.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,7 +93,8 @@ def test_pages_render_with_titles_landmarks_and_nothing_external(server):
         missing = client.get("/concept/Overfiting")
         assert missing.status_code == 404 and "/concept/overfitting" in missing.text
         unrelated = client.get("/concept/nonexistent-term")  # spelt like no label: nothing offered
-        assert unrelated.status_code == 404 and "Did you mean" not in unrelated.text and "Search for it" in unrelated.text
+        assert unrelated.status_code == 404 and "Did you mean" not in unrelated.text
+        assert "Search for it" in unrelated.text
         assert client.get("/overview", params={"collection": "nope"}).status_code == 422
         docs = client.get("/docs").text
         assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
@@ -199,7 +202,7 @@ def test_every_page_runs_under_the_content_security_policy_without_a_violation(b
     page.on("console", lambda m: logged.append(m.text) if "Content Security Policy" in m.text else None)
     for path, ready in (("/", "html[data-ready=true]"), ("/?q=overfitting", "#results a.hit"),
                         ("/concept/optimizer", ".definition .katex"), ("/concept/overfitting", "svg.graph a.node"),
-                        ("/overview", "svg.graph a.node"), ("/concept/Overfiting", "h1"),
+                        ("/overview", "section.explorer[data-ready=true]"), ("/concept/Overfiting", "h1"),
                         ("/docs", ".swagger-ui .opblock")):
         response = page.goto(server + path)
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
@@ -317,13 +320,215 @@ def test_keyboard_only(page, server):
 
 def test_overview_draws_the_whole_glossary_and_filters_by_collection(page, server):
     page.goto(server + "/overview")
-    page.wait_for_selector("html[data-ready=true]")
-    assert page.locator("svg.graph a.node").count() == 218
-    page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    page.wait_for_selector("section.explorer[data-ready=true]", state="attached")
+    assert page.evaluate("window.kgGraph.nodes().length") == 218
     page.select_option("select[name=collection]", index=1)
     page.click("form.graph-controls button[type=submit]")
-    page.wait_for_selector("html[data-ready=true]")
-    assert 0 < page.locator("svg.graph a.node").count() < 218
+    page.wait_for_selector("section.explorer[data-ready=true]", state="attached")
+    assert 0 < page.evaluate("window.kgGraph.nodes().length") < 218
+
+
+def test_overview_without_script_has_the_layered_svg_and_the_graph_as_text(server):
+    html = httpx.get(server + "/overview").text
+    noscript = html[html.index("<noscript>") : html.index("</noscript>")]
+    assert noscript.count('class="node') == 218 and 'role="img"' in noscript
+    text = html[html.index('<details class="graph-text">') :]
+    assert text.count("<li>") == len(re.findall(r'<path class="edge', noscript)) > 100
+    assert '<section class="explorer"' in html and "hidden>" in html.split('<section class="explorer"')[1][:400]
+    assert '<script defer src="/static/vendor/cytoscape/cytoscape.min.js"></script>' in html
+    assert 'href="/overview?focus=overfitting">Explore in the graph</a>' in httpx.get(
+        server + "/concept/overfitting").text
+
+
+# -- the graph explorer on /overview (static/explorer.js, Cytoscape.js) ----------------------------
+
+# Each node whose position lies in the current view: its id, rendered label size (font-size x zoom,
+# in CSS px) and label text.
+NODES_IN_VIEW = """() => {
+  const cy = window.kgGraph, box = cy.extent();
+  return cy.nodes().filter(n => { const p = n.position();
+    return p.x >= box.x1 && p.x <= box.x2 && p.y >= box.y1 && p.y <= box.y2; })
+    .map(n => ({id: n.id(), px: parseFloat(n.style("font-size")) * cy.zoom(), label: n.style("label")}));
+}"""
+
+
+@pytest.fixture
+def explorer(browser, server):
+    """/overview in Chromium, drawn: no console error, no CSP violation, nothing fetched from elsewhere."""
+    page = browser.new_page()
+    page.add_init_script(CSP_LISTENER)
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda r: None if urlsplit(r.url).hostname == "127.0.0.1" else outside.append(r.url))
+    page.goto(server + "/overview")
+    page.wait_for_selector("section.explorer[data-ready=true]", state="attached")
+    yield page
+    assert not page.evaluate("window.__cspViolations")
+    page.close()
+    assert not errors, errors
+    assert not outside, f"the explorer fetched from elsewhere: {outside}"
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` until true (``page.wait_for_function`` evaluates its text with eval(),
+    which the pages' Content-Security-Policy refuses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
+
+
+def rendered_point(page, node_id: str) -> tuple[float, float]:
+    """Where a node is drawn, in page coordinates."""
+    box = page.locator("#graph-canvas").bounding_box()
+    point = page.evaluate("id => window.kgGraph.getElementById(id).renderedPosition()", node_id)
+    return box["x"] + point["x"], box["y"] + point["y"]
+
+
+def a_node_in_view_with_neighbours(page) -> str:
+    """A node well inside the view with both prerequisites and dependents."""
+    return page.evaluate("""() => {
+      const cy = window.kgGraph, w = cy.width(), h = cy.height();
+      return cy.nodes().filter(n => { const p = n.renderedPosition();
+          return p.x > 0.15 * w && p.x < 0.85 * w && p.y > 0.15 * h && p.y < 0.85 * h
+            && n.incomers("node").length && n.outgoers("node").length; })
+        .sort((a, b) => b.degree() - a.degree())[0].id();
+    }""")
+
+
+def test_explorer_labels_are_legible_at_the_default_zoom(explorer):
+    in_view = explorer.evaluate(NODES_IN_VIEW)
+    assert len(in_view) >= 10, in_view
+    small = [node for node in in_view if node["px"] < 11]
+    assert not small, small
+    assert all(node["label"] for node in in_view)  # every concept in view is labelled
+    explorer.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    # Zoomed far out, labels hide rather than shrink below legibility (min-zoomed-font-size).
+    assert explorer.evaluate("window.kgGraph.nodes()[0].style('min-zoomed-font-size')") == "11px"
+
+
+def test_explorer_hover_highlights_prerequisites_and_dependents(explorer):
+    node = a_node_in_view_with_neighbours(explorer)
+    explorer.mouse.move(*rendered_point(explorer, node))
+    wait_until(explorer, f"window.kgGraph.getElementById({node!r}).hasClass('hovered')")
+    classes = explorer.evaluate("""id => {
+      const cy = window.kgGraph, n = cy.getElementById(id);
+      return {name: n.data("name"), prereqs: n.incomers("node").every(m => m.hasClass("prerequisite")),
+              dependents: n.outgoers("node").every(m => m.hasClass("dependent")),
+              inEdges: n.incomers("edge").every(e => e.hasClass("to-prerequisite")),
+              faded: cy.nodes(".faded").length, others: cy.nodes().length - n.closedNeighborhood("node").length};
+    }""", node)
+    assert classes["prereqs"] and classes["dependents"] and classes["inEdges"]
+    assert classes["faded"] == classes["others"] > 0  # the rest dims
+    assert classes["name"] in explorer.locator("#graph-status").inner_text()  # said, for screen readers
+
+
+def test_explorer_click_opens_the_concept(explorer):
+    node = a_node_in_view_with_neighbours(explorer)
+    explorer.mouse.click(*rendered_point(explorer, node))
+    explorer.wait_for_url(re.compile(rf".*/concept/{re.escape(node)}$"))
+
+
+def test_explorer_search_centres_and_selects_the_concept_and_its_learning_path(explorer, server):
+    explorer.fill("#graph-find", "過学習")
+    wait_until(explorer, "window.kgGraph.$(':selected').map(n => n.id()).join() === 'overfitting'")
+    where = explorer.evaluate("""() => { const cy = window.kgGraph, n = cy.getElementById('overfitting');
+      return {x: n.renderedPosition().x, y: n.renderedPosition().y, w: cy.width(), h: cy.height(),
+              px: parseFloat(n.style('font-size')) * cy.zoom()}; }""")
+    assert abs(where["x"] - where["w"] / 2) < 2 and abs(where["y"] - where["h"] / 2) < 2  # centred
+    assert where["px"] >= 11
+    path = httpx.get(server + "/concepts/overfitting/prerequisites").json()["path"]
+    explorer.wait_for_selector("#graph-path li")
+    gold = set(explorer.evaluate("window.kgGraph.nodes('.on-path').map(n => n.id())"))
+    assert gold == {"overfitting", *(step["id"] for step in path)}
+    assert explorer.locator("#graph-path li").count() == len(path)
+    explorer.screenshot(path=str(SCREENSHOTS / "overview-search.png"))
+
+
+def test_explorer_focus_parameter_opens_on_the_concept_with_its_path(page, server):
+    page.goto(server + "/overview?focus=dropout")
+    page.wait_for_selector("#graph-path li, #graph-path p", state="attached")
+    assert page.evaluate("window.kgGraph.$(':selected').id()") == "dropout"
+    assert "dropout" in page.evaluate("window.kgGraph.nodes('.on-path').map(n => n.id())")
+
+
+def test_explorer_filters_hide_low_confidence_and_unticked_relations(explorer):
+    edges = "window.kgGraph.edges().map(e => [e.data('confidence'), e.data('relation')])"
+    before = explorer.evaluate(edges)
+    set_slider = "v => { const s = document.getElementById('graph-confidence'); s.value = v; " \
+                 "s.dispatchEvent(new Event('input')); }"
+    explorer.evaluate(set_slider, "0.8")
+    after = explorer.evaluate(edges)
+    assert 0 < len(after) < len(before) and all(confidence >= 0.8 for confidence, _ in after)
+    assert len(after) == sum(confidence >= 0.8 for confidence, _ in before)
+    explorer.evaluate(set_slider, "0")
+    assert len(explorer.evaluate(edges)) == len(before)
+    explorer.locator("#graph-relations input[value=uses]").uncheck()
+    shown = explorer.evaluate(edges)
+    assert shown and "uses" not in {relation for _, relation in shown}
+
+
+def test_explorer_keyboard_zooms_pans_and_opens_a_concept(explorer):
+    explorer.focus("#graph-canvas")
+    zoom = explorer.evaluate("window.kgGraph.zoom()")
+    explorer.keyboard.press("+")
+    assert explorer.evaluate("window.kgGraph.zoom()") > zoom
+    explorer.keyboard.press("0")
+    assert explorer.evaluate("window.kgGraph.zoom()") == zoom
+    pan = explorer.evaluate("window.kgGraph.pan()")
+    explorer.keyboard.press("ArrowRight")
+    assert explorer.evaluate("window.kgGraph.pan()")["x"] < pan["x"]
+    explorer.keyboard.press("]")
+    focused = explorer.evaluate("window.kgGraph.nodes('.focused').map(n => n.id())")
+    assert len(focused) == 1 and explorer.locator("#graph-status").inner_text()
+    explorer.keyboard.press("Enter")
+    explorer.wait_for_url(re.compile(rf".*/concept/{re.escape(focused[0])}$"))
+
+
+@pytest.fixture(scope="module")
+def large_server(serve, tmp_path_factory) -> str:
+    """3,000 synthetic concepts (benchmarks.synth): past the explorer's LARGE_GRAPH, so that it holds
+    in Cytoscape only the concepts near the view."""
+    from benchmarks.pages import synthetic_store
+
+    return serve(synthetic_store(3000, tmp_path_factory.mktemp("synthetic")))
+
+
+def test_a_large_graph_holds_what_is_near_the_view_and_stays_legible(browser, large_server):
+    page = browser.new_page()
+    page.add_init_script(CSP_LISTENER)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(large_server + "/overview")
+    page.wait_for_selector("section.explorer[data-ready=true]", state="attached")
+    held = page.evaluate("window.kgGraph.nodes().length")
+    assert 0 < held < 3000  # the first view and its neighbours, not the whole glossary
+    in_view = page.evaluate(NODES_IN_VIEW)
+    assert len(in_view) >= 10 and all(node["px"] >= 11 and node["label"] for node in in_view), in_view
+    page.screenshot(path=str(SCREENSHOTS / "overview-large.png"))
+    # "Whole graph" holds every concept; back to the first view, the far ones go again.
+    page.click("[data-graph-zoom=fit]")
+    wait_until(page, "window.kgGraph.nodes().length === 3000")
+    page.focus("#graph-canvas")
+    page.keyboard.press("0")
+    wait_until(page, "window.kgGraph.nodes().length < 3000")
+    # Search finds a concept the graph does not hold yet, and centres it.
+    box = page.evaluate("window.kgGraph.extent()")
+    view = ((box["x1"] + box["x2"]) / 2, (box["y1"] + box["y2"]) / 2)
+    nodes = httpx.get(large_server + "/graph/layout", timeout=60).json()["elements"]["nodes"]
+    held = set(page.evaluate("window.kgGraph.nodes().map(n => n.id())"))
+    far = max((n for n in nodes if n["data"]["id"] not in held),
+              key=lambda n: math.dist(view, (n["position"]["x"], n["position"]["y"])))["data"]
+    page.fill("#graph-find", far["name"])
+    wait_until(page, f"window.kgGraph.$(':selected').map(n => n.id()).join() === {far['id']!r}")
+    x, y = page.evaluate("id => Object.values(window.kgGraph.getElementById(id).renderedPosition())", far["id"])
+    width, height = page.evaluate("[window.kgGraph.width(), window.kgGraph.height()]")
+    assert abs(x - width / 2) < 2 and abs(y - height / 2) < 2
+    assert not page.evaluate("window.__cspViolations") and not errors, errors
+    page.close()
 
 
 @pytest.mark.slow

@@ -2,8 +2,8 @@
 
 ``prerequisite_view`` cuts the part to show (the web pages draw the same part);
 ``export_graph`` writes it. Nodes carry their name, prefLabels and collections;
-edges their confidence, whether the author stated them (``curated``), the
-evidence sentence and the reasons.
+edges their confidence, whether the author stated them (``curated``), the relation
+the text states (``kg.prereqs.relations``), the evidence sentence and the reasons.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def prerequisite_view(glossary: Glossary, center: str | None = None, depth: int 
                       collections=" ".join(concept.collections), center=node == center_id)
     for u, v, data in dag.subgraph(nodes).edges(data=True):
         view.add_edge(u, v, confidence=round(float(data["confidence"]), 3), curated=bool(data.get("curated")),
-                      evidence=data.get("evidence") or "", reasons="; ".join(data.get("reasons") or ()))
+                      relation=data.get("relation") or "", evidence=data.get("evidence") or "",
+                      reasons="; ".join(data.get("reasons") or ()))
     return view
 
 
