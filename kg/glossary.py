@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: From this many concepts a stored version's SPARQL graph is built in a process of its own (a
+#: second of start-up for that process, against seconds of the server's GIL at 10,000 concepts).
+SNAPSHOT_APART_MIN = 10_000
+
 
 class Glossary:
     """Concepts with their labels, definitions, links, collections and ingest issues.
@@ -413,10 +417,16 @@ class Glossary:
             log.exception("could not prepare the SPARQL workers")
 
     def sparql_snapshot(self):
-        """The SKOS graph as the SPARQL workers load it, written once per glossary."""
+        """The SKOS graph as the SPARQL workers load it, written once per glossary: for a large
+        stored version, by a process of its own (``GraphSnapshot.write_apart``)."""
         with self._exports_lock:
             if self._sparql_snapshot is None:
-                self._sparql_snapshot = GraphSnapshot.write(self.rdf_graph, owner=self)
+                built = "rdf_graph" in self.__dict__  # an export already paid for the graph here
+                if self.directory is not None and len(self.concepts) >= SNAPSHOT_APART_MIN and not built:
+                    self._sparql_snapshot = GraphSnapshot.write_apart(
+                        str(self.directory), self.settings.model_dump_json(), owner=self)
+                else:
+                    self._sparql_snapshot = GraphSnapshot.write(self.rdf_graph, owner=self)
             return self._sparql_snapshot
 
     def to_rdf(self) -> rdflib.Graph:
