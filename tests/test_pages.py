@@ -274,6 +274,23 @@ def test_concept_page_renders_definition_math_and_graph_then_a_node_click_naviga
     assert page.locator("h1").inner_text() == "Dropout"
 
 
+def test_a_tall_concept_graph_starts_readable_on_its_concept(page, server):
+    """A graph too tall to fit at a readable size starts at its drawn size, centred on the
+    concept (labels >= 11 px on screen); Fit then shows it whole."""
+    tallest = max(("transformer", "large-language-model", "deep-learning", "neural-network", "overfitting"),
+                  key=lambda cid: httpx.get(f"{server}/concept/{cid}").text.count('class="node'))
+    page.goto(f"{server}/concept/{tallest}")
+    page.wait_for_selector("html[data-ready=true]")
+    scale = page.evaluate("document.querySelector('svg.graph').getScreenCTM().a")
+    assert 12 * scale >= 11, (tallest, scale)
+    frame = page.locator(".graph-frame").bounding_box()
+    centre = page.locator("svg.graph .node.center").bounding_box()
+    assert frame["x"] <= centre["x"] + centre["width"] / 2 <= frame["x"] + frame["width"]
+    assert frame["y"] <= centre["y"] + centre["height"] / 2 <= frame["y"] + frame["height"]
+    page.locator("[data-zoom=reset]").click()  # Fit: the whole graph, smaller if it must be
+    assert page.evaluate("document.querySelector('svg.graph').getScreenCTM().a") <= scale
+
+
 def test_keyboard_only(page, server):
     page.goto(server + "/concept/dropout")
     page.keyboard.press("Tab")  # the skip link comes first, and leads to the content

@@ -137,6 +137,9 @@ function liveResults(input) {
 }
 
 // -- pan and zoom on the graph ---------------------------------------------------------------
+// Labels are drawn at 12-13 px: below this scale they fall under 11 px on screen.
+const MIN_READABLE_SCALE = 11 / 12;
+
 function panZoom(frame) {
   const svg = frame.querySelector("svg");
   if (!svg) return;
@@ -146,6 +149,17 @@ function panZoom(frame) {
   svg.removeAttribute("width");
   svg.removeAttribute("height");
   const apply = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  // Fitted whole, a tall or wide graph draws its 12-13 px labels too small to read (a long
+  // learning path at half size): start at the size it was drawn for, on the concept; Fit shows all.
+  const fitted = Math.min(frame.clientWidth / home.w, frame.clientHeight / home.h);
+  const centre = svg.querySelector(".node.center");
+  if (fitted < MIN_READABLE_SCALE && centre && frame.clientWidth > 0) {
+    const box = centre.getBBox();
+    const w = frame.clientWidth;
+    const h = frame.clientHeight;
+    view = { x: box.x + box.width / 2 - w / 2, y: box.y + box.height / 2 - h / 2, w, h };
+    apply();
+  }
   const zoom = (factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) => {
     const w = Math.min(Math.max(view.w * factor, home.w / 20), home.w * 4);
     const h = (w / view.w) * view.h;
