@@ -23,6 +23,10 @@
   const HOLD_MARGIN = 0.75;
   const DROP_MARGIN = 2;
   const HOLD_MAX = 2500;
+  // Zoomed so far out that more than HOLD_MAX concepts are in view (their labels hidden at that
+  // zoom anyway), the HUBS_FAR_OUT best-linked stand for the rest until the reader zooms in: all
+  // 10,000 held made "Whole graph" pan at 283 ms a frame (p95).
+  const HUBS_FAR_OUT = 1500;
   const GRID_CELL = 400;
   const LEGEND_MAX = 16;
   // Okabe-Ito and Tableau colours (distinct, also for colour-blind readers); later clusters go round
@@ -148,6 +152,12 @@
       }
       return found;
     };
+    const hubsOf = (list) => [...list].sort((a, b) => b.data.degree - a.data.degree).slice(0, HUBS_FAR_OUT);
+    // What a view needs held: what is in it and its neighbours, or only the hubs when too much is.
+    const neededBy = (box) => {
+      const inView = within(box);
+      return inView.length > HOLD_MAX ? hubsOf(inView) : withNeighbours(inView);
+    };
     const withNeighbours = (list) => {
       const all = new Map(list.map((node) => [node.data.id, node]));
       for (const node of list) {
@@ -185,15 +195,21 @@
       hold(ids) {
         add(ids.filter((id) => byId.has(id)).map((id) => byId.get(id)));
       },
-      // The concepts in ``box`` and their neighbours join.
+      // The concepts in ``box`` and their neighbours join (only the hubs, when too many are in it).
       fill(box) {
-        add(withNeighbours(within(box)));
+        const wanted = neededBy(box);
+        add(wanted);
+        return wanted;
       },
       // Past HOLD_MAX concepts, those outside ``box`` leave, unless a concept in it needs them
-      // or ``keep`` (the chosen concept, its path) holds them.
-      trim(box, keep) {
-        if (held.size <= HOLD_MAX) return;
-        const needed = new Set([...keep, ...withNeighbours(within(box)).map((node) => node.data.id)]);
+      // or ``keep`` (the chosen concept, its path) holds them. Zoomed far out (more than
+      // HOLD_MAX in ``box``), only ``wanted`` (the hubs the last ``fill`` asked for) and ``keep`` stay.
+      trim(box, keep, wanted = []) {
+        const inBox = within(box);
+        const farOut = inBox.length > HOLD_MAX;
+        if (held.size <= HOLD_MAX && !farOut) return;
+        const near = farOut ? [] : withNeighbours(inBox);
+        const needed = new Set([...keep, ...wanted.map((node) => node.data.id), ...near.map((node) => node.data.id)]);
         const leaving = cy.nodes().filter((node) => !needed.has(node.id()));
         leaving.forEach((node) => held.delete(node.id()));
         cy.remove(leaving);
@@ -568,8 +584,8 @@
       const { cy } = state;
       const view = cy.extent();
       cy.batch(() => {
-        holder.fill(expand(view, HOLD_MARGIN));
-        holder.trim(expand(view, DROP_MARGIN), state.keptIds());
+        const wanted = holder.fill(expand(view, HOLD_MARGIN));
+        holder.trim(expand(view, DROP_MARGIN), state.keptIds(), wanted);
       });
       labelInView(cy);
       state.section.dataset.held = String(cy.nodes().length);
