@@ -339,6 +339,11 @@ def test_overview_draws_the_whole_glossary_and_filters_by_collection(page, serve
     page.goto(server + "/overview")
     page.wait_for_selector("section.explorer[data-ready=true]", state="attached")
     assert page.evaluate("window.kgGraph.nodes().length") == 218
+    # Depth and direction only mean something around a term: off until one is given.
+    assert page.is_disabled("select[name=depth]") and page.is_disabled("select[name=direction]")
+    page.fill("input[name=center]", "Dropout")
+    assert page.is_enabled("select[name=depth]") and page.is_enabled("select[name=direction]")
+    page.fill("input[name=center]", "")
     page.select_option("select[name=collection]", index=1)
     page.click("form.graph-controls button[type=submit]")
     page.wait_for_selector("section.explorer[data-ready=true]", state="attached")

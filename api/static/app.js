@@ -211,8 +211,22 @@ function panZoom(frame) {
   });
 }
 
+// -- the overview's form: depth and direction only mean something around a term ---------------
+function aroundControls(form) {
+  const around = form.querySelector("input[name=center]");
+  const dependent = form.querySelectorAll("select[name=depth], select[name=direction]");
+  if (!around) return;
+  const update = () => dependent.forEach((select) => {
+    select.disabled = !around.value.trim();
+    select.title = select.disabled ? "Choose a term under Around first" : "";
+  });
+  around.addEventListener("input", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   renderMath();
+  document.querySelectorAll("form.graph-controls").forEach(aroundControls);
   document.querySelectorAll("input[data-autocomplete], input#q").forEach(autocomplete);
   document.querySelectorAll("input[data-live]").forEach(liveResults);
   document.querySelectorAll(".graph-frame").forEach(panZoom);
