@@ -306,7 +306,9 @@ def search(settings: Settings, query: str, k: int, mode: str, lang: str | None, 
         return
     if not answer.close_match:
         also = ", ".join(s["label"] for s in answer.suggestions)
-        click.echo(f"no close match for {query!r}" + (f"; did you mean: {also}?" if also else ""), err=True)
+        never = ", ".join(answer.unknown_names)
+        click.echo(f"no close match for {query!r}" + (f": the glossary never mentions {never}" if never else "")
+                   + (f"; did you mean: {also}?" if also else ""), err=True)
     for n, hit in enumerate(answer.hits, 1):
         if hit.weak and (n == 1 or not answer.hits[n - 2].weak):
             click.echo("weak matches:")

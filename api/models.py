@@ -214,6 +214,10 @@ class SearchResult(BaseModel):
     suggestions: list[Suggestion] = Field(default_factory=list,
                                           description="When nothing is a close match: labels spelt like the "
                                                       "query (did you mean).")
+    unknown_names: list[str] = Field(default_factory=list,
+                                     description="When nothing is a close match: names in the query (acronyms, "
+                                                 "CamelCase) that no label or definition of the glossary uses.",
+                                     examples=[["XGBoost"]])
 
 
 class PrerequisiteEdgeOut(BaseModel):

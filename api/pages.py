@@ -93,7 +93,8 @@ def home(
     answer = glossary.search_answer(q, k=20, mode=mode, lang=lang or None).to_dict() if q.strip() else {}
     return _page(request, "home.html", glossary, title="Search" if not q else f"{q}: search",
                  q=q, mode=mode, lang=lang, results=answer.get("results", []),
-                 suggestions=answer.get("suggestions", []), collections=_collections(glossary))
+                 suggestions=answer.get("suggestions", []), unknown_names=answer.get("unknown_names", []),
+                 collections=_collections(glossary))
 
 
 @router.get("/concept/{id}", response_class=HTMLResponse, include_in_schema=False)

@@ -239,6 +239,8 @@ def test_search_finds_overfitting_in_both_languages_and_opens_it(page, server):
     assert page.locator("#results li").count() == 0
     weak = page.locator("#weak-results")
     assert weak.is_visible() and weak.get_attribute("open") is None  # shown apart, folded
+    page.fill("#q", "XGBoost hyperparameters")  # a name the glossary never uses: said so
+    page.locator("#results-status", has_text="the glossary never mentions XGBoost").wait_for(timeout=10_000)
     page.fill("#q", "Overfiting")  # a typo: the label spelt like it is offered
     page.wait_for_selector("#did-you-mean a[href='/concept/overfitting']", timeout=10_000)
     page.screenshot(path=str(SCREENSHOTS / "no-close-match.png"), full_page=True)

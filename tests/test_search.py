@@ -202,6 +202,18 @@ def test_nothing_close_is_said_and_a_misspelt_label_is_suggested(corpus_glossary
     assert corpus_glossary.search_answer("Overfitting").suggestions == []
 
 
+def test_a_name_the_glossary_never_mentions_is_no_close_match(corpus_glossary):
+    for query in ("How does XGBoost build its trees?", "JWTのアクセストークン"):
+        answer = corpus_glossary.search_answer(query)
+        assert answer.hits and not answer.close_match and answer.unknown_names, query
+        assert answer.to_dict()["unknown_names"] == answer.unknown_names
+    assert corpus_glossary.search_answer("How does XGBoost build its trees?").unknown_names == ["XGBoost"]
+    # names it does use are no reason to doubt: LLM and GPT are in the corpus
+    for query in ("LLM", "what is GPT-3?", "self-attention architecture behind GPT and BERT"):
+        assert corpus_glossary.engine.lexical.unknown_names(query) == [], query
+    assert corpus_glossary.search_answer("LLM").close_match
+
+
 def test_the_floor_is_a_setting(linked_corpus):
     result = ingest_paths([linked_corpus])
     strict = Glossary.from_ingest(result, Settings(model="fake", search_floor=1.0, search_floor_glossed=1.0))

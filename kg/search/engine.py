@@ -76,6 +76,8 @@ class SearchAnswer:
     mode: str
     hits: list[SearchHit]
     suggestions: list[dict[str, str]] = field(default_factory=list)
+    # Names in the query (XGBoost, JWT) no label or definition uses: why nothing is close.
+    unknown_names: list[str] = field(default_factory=list)
 
     @property
     def close_match(self) -> bool:
@@ -83,7 +85,8 @@ class SearchAnswer:
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "close_match": self.close_match,
-                "results": [hit.to_dict() for hit in self.hits], "suggestions": self.suggestions}
+                "results": [hit.to_dict() for hit in self.hits], "suggestions": self.suggestions,
+                "unknown_names": self.unknown_names}
 
 
 def clean_query(query: str) -> str:
@@ -199,6 +202,8 @@ class SearchEngine:
 
         relevance = self._relevance(text, mode, scores, signals)
         floor = self._floor(text, mode)
+        # A name the glossary never mentions: only a label match is close (see SearchAnswer).
+        unknown = bool(self.lexical.unknown_names(text))
         # A concept with no definition has only its labels to go by: it is not shown on the
         # strength of shared words, nor of a meaning too far from the query.
         for cid in [c for c in scores if c in self.glossary.concepts and not self.glossary.concepts[c].definitions
@@ -224,7 +229,7 @@ class SearchEngine:
                     name=concept.name,
                     labels=pref,
                     score=relevance[cid],
-                    weak=relevance[cid] < floor,
+                    weak=relevance[cid] < floor or (unknown and signals[cid].get("label_score", 0.0) < 0.5),
                     snippet=_snippet(
                         how["text"]
                         if how["kind"] == "definition"

@@ -27,6 +27,10 @@ MAX_QUERY_CHARS = 256
 
 _RUNS = re.compile(rf"(?P<ja>[{JAPANESE_CHARS}]+)|(?P<word>[^\W_{JAPANESE_CHARS}]+)")
 _LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
+# A name as people write one: an acronym (LLM, JWT), CamelCase (XGBoost, LightGBM) or a word
+# with digits (GPT4, H264); not a capitalised ordinary word (What, Gibbs).
+_NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)"
+                   r"(?![A-Za-z0-9])")
 _SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
 
 # Function words only: the definitions are mostly Japanese, so an English "the" is
@@ -350,6 +354,21 @@ class LexicalIndex:
         ask ``scores`` for it)."""
         terms = self._terms(query)
         return {cid: self._hit(self._rows[cid], 0.0, terms) for cid in concept_ids}
+
+    def unknown_names(self, query: str) -> list[str]:
+        """The names in ``query`` (acronyms, CamelCase, words with digits: ``XGBoost``, ``JWT``,
+        ``GPT4``) that no label or definition of the glossary uses. A glossary that never
+        mentions a name has nothing close to a question about it.
+
+        >>> LexicalIndex([]).unknown_names("What is XGBoost vs LLM, and why?")
+        ['XGBoost', 'LLM']
+        """
+        names = []
+        for word in _NAME.findall(query[:MAX_QUERY_CHARS]):
+            terms = self.tokenizer(word)
+            if terms and not any(term in self._vocab for term in terms) and word not in names:
+                names.append(word)
+        return names
 
     def coverage(self, concept_id: str, query: str) -> float:
         """How much of the query the concept's labels and definitions hold, 0..1: the IDF weight
