@@ -14,9 +14,8 @@ import re
 from html import escape
 from urllib.parse import quote
 
-from kg.text import unescape_tex
+from kg.text import LIST_ITEM, unescape_tex
 
-_BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 # Inline pieces never linked into: math, code, and what the glossary marked bold.
 _INLINE = re.compile(r"(?P<math>\$\$.+?\$\$|\$[^$\n]+?\$)|(?P<code>`[^`\n]+`)|(?P<bold>\*\*[^*\n]+?\*\*)")
 
@@ -108,7 +107,7 @@ def definition_html(text: str, links: list[tuple[str, str]] = (), prefix: str = 
             out.append(f'<div class="math display">{escape(unescape_tex("$$" + chr(10).join(block) + "$$"))}</div>')
             i += 1
             continue
-        bullet = _BULLET.match(line)
+        bullet = LIST_ITEM.match(line)
         if bullet:
             level = len(bullet["indent"].expandtabs(2)) // 2 + 1
             if level > depth:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
+#: A Markdown list item line: its indentation and its text (also what api.render nests).
+LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _QUOTE = re.compile(r"^\s*>\s?")
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
@@ -72,7 +73,7 @@ def plain_lines(text: str) -> list[str]:
         if _FENCE.match(raw) or not raw.strip():
             continue
         line = _QUOTE.sub("", _HEADING.sub("", raw))
-        bullet = _BULLET.match(line)
+        bullet = LIST_ITEM.match(line)
         if bullet:
             depth = len(bullet["indent"].expandtabs(2)) // 2
             line = "  " * depth + BULLET + _inline(bullet["text"]).strip()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -173,10 +175,10 @@ class SearchEngine:
                 )
                 note(hit.concept_id, "label", hit.kind)
                 note(hit.concept_id, "label_score", max(hit.score, signals[hit.concept_id].get("label_score", 0.0)))
-        floor = 0.0
+        dense_last = 0.0  # the cosine of the last dense hit
         if mode in ("hybrid", "dense") and self.semantic is not None:
             dense = self.semantic.search(text, pool)
-            floor = min((score for _, score, _ in dense), default=0.0)
+            dense_last = min((score for _, score, _ in dense), default=0.0)
             for rank, (cid, score, passage) in enumerate(dense, 1):
                 scores[cid] = scores.get(cid, 0.0) + score
                 matched.setdefault(
@@ -195,19 +197,19 @@ class SearchEngine:
             weight = 1.0 if mode == "lexical" or self.semantic is None else _LEXICAL_WEIGHT.get(detect_lang(text), 0.05)
             for rank, (cid, score) in enumerate(lexical, 1):
                 if mode == "hybrid" and cid not in scores:
-                    scores[cid] = floor  # not among the dense hits: as good as the last of them
+                    scores[cid] = dense_last  # not among the dense hits: as good as the last of them
                 scores[cid] = scores.get(cid, 0.0) + weight * score / best
                 matched.setdefault(cid, {"by": "lexical"})  # its passage is found if it is shown
                 note(cid, "lexical", {"rank": rank, "score": round(score, 4)})
 
-        relevance = self._relevance(text, mode, scores, signals)
+        relevance = self._relevance(text, mode, signals, dense_last)
         floor = self._floor(text, mode)
         # A name the glossary never mentions: only a label match is close (see SearchAnswer).
         unknown = bool(self.lexical.unknown_names(text))
         # A concept with no definition has only its labels to go by: it is not shown on the
         # strength of shared words, nor of a meaning too far from the query.
         for cid in [c for c in scores if c in self.glossary.concepts and not self.glossary.concepts[c].definitions
-                    and "label" not in signals.get(c, {}) and relevance[c] < floor]:
+                    and "label" not in signals.get(c, {}) and relevance(c) < floor]:
             del scores[cid]
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         shown = self._shown(ranked, k, lang)
@@ -228,8 +230,8 @@ class SearchEngine:
                     id=cid,
                     name=concept.name,
                     labels=pref,
-                    score=relevance[cid],
-                    weak=relevance[cid] < floor or (unknown and signals[cid].get("label_score", 0.0) < 0.5),
+                    score=relevance(cid),
+                    weak=relevance(cid) < floor or (unknown and signals[cid].get("label_score", 0.0) < 0.5),
                     snippet=_snippet(
                         how["text"]
                         if how["kind"] == "definition"
@@ -251,22 +253,23 @@ class SearchEngine:
         glossed = self.semantic.glosser is not None and detect_lang(text) == "ja"
         return settings.search_floor_glossed if glossed else settings.search_floor
 
-    def _relevance(self, text: str, mode: str, scores: dict[str, float],
-                   signals: dict[str, dict[str, Any]]) -> dict[str, float]:
-        """Each candidate's relevance, 0-1 (see ``SearchHit``). A hit the dense search did not
-        return is at most as close in meaning as the last one it did."""
-        dense_last = min((s["dense"]["score"] for s in signals.values() if "dense" in s), default=0.0)
+    def _relevance(self, text: str, mode: str, signals: dict[str, dict[str, Any]],
+                   dense_last: float) -> Callable[[str], float]:
+        """A candidate's relevance, 0-1 (see ``SearchHit``), worked out only for the candidates
+        asked about (``lexical`` coverage tokenizes a concept's passages). A hit the dense search
+        did not return is at most as close in meaning as the last one it did (``dense_last``)."""
         by_meaning = mode != "lexical" and self.semantic is not None
-        out: dict[str, float] = {}
-        for cid in scores:
+
+        @functools.cache
+        def relevance(cid: str) -> float:
             said = signals.get(cid, {})
-            label = said.get("label_score", 0.0)
             if by_meaning:
                 text_score = said["dense"]["score"] if "dense" in said else dense_last
             else:
                 text_score = self.lexical.coverage(cid, text)
-            out[cid] = min(1.0, max(0.0, label, text_score))
-        return out
+            return min(1.0, max(0.0, said.get("label_score", 0.0), text_score))
+
+        return relevance
 
     def _shown(self, ranked: list[tuple[str, float]], k: int, lang: str | None) -> list[str]:
         """The ids of the first ``k`` of ``ranked`` that will be shown (known, and in ``lang``)."""
