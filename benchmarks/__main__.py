@@ -186,6 +186,20 @@ def bench_review_command(corpus: Path | None, shared: Path, out: Path, as_json: 
     _report(out, "review", result, format_table(result), plot, as_json)
 
 
+@bench.command(name="close-match")
+@click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("../shared"),
+              show_default=True, help="The shared folder (the linked corpus and the dev queries).")
+@json_option
+def bench_close_match_command(shared: Path, as_json: bool) -> None:
+    """The relevance floors on every labelled query written so far: each round scored with the
+    floors the other rounds choose (answerable kept close, no-answer told so), beside the
+    shipped floors."""
+    from benchmarks.close_match import format_table, run
+
+    result = run(shared, progress=lambda message: click.echo(message, err=True))
+    _print_bench(result, as_json, format_table)
+
+
 @bench.command(name="pages")
 @click.option("--rounds", type=click.IntRange(5, 10_000), default=200, show_default=True, help="Requests per page.")
 @click.option("--loads", type=click.IntRange(1, 100), default=10, show_default=True,

@@ -386,7 +386,7 @@ class Glossary:
         answer = SearchAnswer(query, mode, self.search(query, k=k, mode=mode, lang=lang))
         if not answer.close_match:
             answer.suggestions = self.suggest(query)
-            answer.unknown_names = self.engine.lexical.unknown_names(query)
+            answer.unknown_names = self.engine.unknown_names(query)
         return answer
 
     # -- RDF, export and quality ----------------------------------------------------------

@@ -212,6 +212,12 @@ def test_a_name_the_glossary_never_mentions_is_no_close_match(corpus_glossary):
     for query in ("LLM", "what is GPT-3?", "self-attention architecture behind GPT and BERT"):
         assert corpus_glossary.engine.lexical.unknown_names(query) == [], query
     assert corpus_glossary.search_answer("LLM").close_match
+    # a label's own short form is no unknown name (Batch Normalization), a short acronym that
+    # only begins a label is (RL is not RLHF)
+    assert corpus_glossary.engine.lexical.unknown_names("BatchNorm layer") == ["BatchNorm"]
+    assert corpus_glossary.engine.unknown_names("BatchNorm layer") == []
+    assert corpus_glossary.search_answer("BatchNorm layer").unknown_names == []
+    assert corpus_glossary.candidates("RLHF") and corpus_glossary.engine.unknown_names("RL vs bandits") == ["RL"]
 
 
 def test_the_floor_is_a_setting(linked_corpus):

@@ -205,7 +205,7 @@ class SearchEngine:
         relevance = self._relevance(text, mode, signals, dense_last)
         floor = self._floor(text, mode)
         # A name the glossary never mentions: only a label match is close (see SearchAnswer).
-        unknown = bool(self.lexical.unknown_names(text))
+        unknown = bool(self.unknown_names(text))
         # A concept with no definition has only its labels to go by: it is not shown on the
         # strength of shared words, nor of a meaning too far from the query.
         for cid in [c for c in scores if c in self.glossary.concepts and not self.glossary.concepts[c].definitions
@@ -243,6 +243,14 @@ class SearchEngine:
                 )
             )
         return tuple(hits)
+
+    def unknown_names(self, query: str) -> list[str]:
+        """The names in ``query`` no label or definition uses (``LexicalIndex.unknown_names``),
+        but for a label's own short form: "BatchNorm" begins "Batch Normalization" (five letters
+        at least: an acronym such as "RL" beginning "RLHF" names something else)."""
+        return [name for name in self.lexical.unknown_names(query)
+                if not any(hit.kind == "exact" or (hit.kind == "prefix" and len(name) >= 5)
+                           for hit in self.labels.match(name, limit=5))]
 
     def _floor(self, text: str, mode: str) -> float:
         """The relevance below which a hit is weak. Only closeness of meaning was measured for
