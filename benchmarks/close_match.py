@@ -84,7 +84,8 @@ def choose(rows: list[dict[str, Any]]) -> tuple[float, float]:
     for floor in FLOORS:
         for glossed_floor in FLOORS:
             got = shares(rows, floor, glossed_floor)
-            if got["answerable_close"] is not None and got["answerable_close"] >= KEEP and (best is None or got["no_answer_told"] > best[0]):
+            kept = got["answerable_close"] is not None and got["answerable_close"] >= KEEP
+            if kept and (best is None or got["no_answer_told"] > best[0]):
                 best = (got["no_answer_told"], floor, glossed_floor)
     return (best[1], best[2]) if best else (FLOORS[0], FLOORS[0])
 
