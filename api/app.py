@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from api import admin, graph_routes, pages, routes, sparql_routes
+from api.answers import warm
 from api.deps import get_glossary  # noqa: F401  (get_glossary: for dependency overrides)
 from api.errors import install_error_handlers
 from api.guard import install_guards
@@ -24,6 +27,8 @@ from kg.settings import Settings
 from kg.store.versions import Store, UpdateOutcome, update_store
 
 log = logging.getLogger(__name__)
+
+ANSWER_CACHE_ENTRIES = 8192
 
 DESCRIPTION = """
 A knowledge graph over Markdown technical glossaries: look concepts up by any
@@ -59,6 +64,7 @@ class ServiceState:
         self.version = version
         self.failed_version: str | None = None  # the newest version that could not be loaded
         self.failed_reason: str | None = None  # why, for /health (the log has the traceback)
+        self.on_swap: Callable[[Glossary], None] | None = None  # called with each glossary swapped in
 
     def refresh(self) -> bool:
         """Load the store's current version if it is new; keep the old one if it fails.
@@ -87,6 +93,8 @@ class ServiceState:
         self.failed_version = self.failed_reason = None
         settle()  # the old version's objects are collected, the new one's frozen
         log.info("now serving store version %s (%d concepts)", self.version, len(glossary))
+        if self.on_swap is not None:
+            self.on_swap(glossary)
         return True
 
 
@@ -122,6 +130,15 @@ def open_state(settings: Settings) -> ServiceState:
     version = glossary.version or store.current_version()
     log.info("serving store version %s (%d concepts)", version, len(glossary))
     return ServiceState(settings, store, glossary, version)
+
+
+def _warm_answers(cache: LRUCache, state: ServiceState, glossary: Glossary) -> None:
+    """Work out the default answers of ``glossary``'s best-linked concepts in a background
+    thread, into half the answer cache (``api.answers.warm``), while it is the one served."""
+    settings = state.settings
+    threading.Thread(target=warm, name="kg-warm-answers", daemon=True,
+                     args=(cache, glossary, lambda: state.glossary is glossary, ANSWER_CACHE_ENTRIES // 2,
+                           settings.answer_cache_bytes // 2)).start()
 
 
 def _reload_on_sighup(state: ServiceState) -> None:
@@ -161,6 +178,9 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.kg = state or await run_in_threadpool(open_state, settings)
+        if settings.warm_answers:
+            app.state.kg.on_swap = partial(_warm_answers, app.state.answers, app.state.kg)
+            _warm_answers(app.state.answers, app.state.kg, app.state.kg.glossary)
         _reload_on_sighup(app.state.kg)
         watcher = None
         if settings.reload_interval > 0:
@@ -184,7 +204,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     )
     # Serialized answers (bytes; graphs: bytes and a media type), bounded in entries and in bytes.
     app.state.search_answers = LRUCache(1024, max_bytes=settings.search_cache_bytes)  # recent queries
-    app.state.answers = LRUCache(8192, max_bytes=settings.answer_cache_bytes)  # api.answers, /graph
+    app.state.answers = LRUCache(ANSWER_CACHE_ENTRIES, max_bytes=settings.answer_cache_bytes)  # api.answers, /graph
     app.state.settings = settings  # what routes read instead of closing over it (api.admin)
     install_error_handlers(app)
     install_guards(app, settings)

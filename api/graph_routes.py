@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.answers import cached_answer
+from api.answers import RELATED_K, cached_answer, related_answer, serve
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
 from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, GraphLayout, PathResult, RelatedResult
 from kg.prereqs.explained import DEFAULT_MAX_LENGTH, MAX_ALTERNATIVES, MAX_LENGTH, explain_path
 from kg.prereqs.export import GRAPH_FORMATS, MAX_DEPTH, export_graph
 from kg.prereqs.overview_layout import overview_elements
-from kg.prereqs.related import MAX_K, related
+from kg.prereqs.related import MAX_K
 
 router = APIRouter(tags=["graph"])
 
@@ -62,7 +62,7 @@ _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
     "absent when the store has no dense index). One entry per concept with all its reasons; the score "
     "blends them. `{id}` may be the id or any label.",
 )
-def related_concepts(
+async def related_concepts(
     request: Request,
     glossary: GlossaryDep,
     ref: Annotated[
@@ -70,14 +70,9 @@ def related_concepts(
         Path(alias="id", max_length=MAX_TERM_CHARS, description="Concept id or any of its labels.",
              examples=["deep-learning", "深層学習"]),
     ],
-    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many related concepts (1-{MAX_K}).")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many related concepts (1-{MAX_K}).")] = RELATED_K,
 ) -> Response:
-    def compute() -> dict[str, Any]:
-        concept = glossary.get(ref)
-        terms = related(glossary, concept.id, k=k)
-        return {"id": concept.id, "name": concept.name, "results": [term.to_dict() for term in terms]}
-
-    return cached_answer(request, glossary, ("related", ref, k), compute, RelatedResult, exclude_none=True)
+    return await serve(request, glossary, related_answer(glossary, ref, k))
 
 
 @router.get(

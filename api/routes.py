@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.answers import cached_answer
+from api.answers import cached_answer, concept_answer, learning_path_answer, serve
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
 from api.models import (
@@ -125,7 +125,7 @@ def lookup(
     "`/concepts/Deep%20Learning`, `/concepts/%E6%B7%B1%E5%B1%A4%E5%AD%A6%E7%BF%92`. "
     "An unknown term is a 404 whose `suggestions` are close labels.",
 )
-def concept(
+async def concept(
     request: Request,
     glossary: GlossaryDep,
     ref: Annotated[
@@ -138,8 +138,7 @@ def concept(
         ),
     ],
 ) -> Response:
-    return cached_answer(request, glossary, ("concept", ref), lambda: glossary.concept_view(ref), ConceptView,
-                         exclude_none=True)
+    return await serve(request, glossary, concept_answer(glossary, ref))
 
 
 @router.get(
@@ -158,7 +157,7 @@ def concept(
     "its relation, the words that show it and its evidence sentence; edges stated by the glossary's "
     "author are marked `curated`.",
 )
-def prerequisites(
+async def prerequisites(
     request: Request,
     glossary: GlossaryDep,
     ref: Annotated[
@@ -179,12 +178,7 @@ def prerequisites(
         float, Query(ge=0.0, le=1.0, description="Least strength of an item (its chains together).")
     ] = PATH_MIN_CONFIDENCE,
 ) -> dict[str, Any]:
-    return cached_answer(
-        request, glossary, ("prerequisites", ref, known, depth, limit, min_confidence),
-        lambda: glossary.learning_path(ref, known=[k for k in known.split(",") if k.strip()], depth=depth,
-                                       limit=limit, min_confidence=min_confidence),
-        LearningPathOut,
-    )
+    return await serve(request, glossary, learning_path_answer(glossary, ref, known, depth, limit, min_confidence))
 
 
 @router.get(

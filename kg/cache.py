@@ -77,6 +77,14 @@ class LRUCache(Generic[V]):
                 self.bytes -= self._data.popitem(last=False)[1][1]
         return value
 
+    def peek(self, key: Hashable) -> V | None:
+        """The cached value for ``key`` (marked as recently used), or None."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key][0]
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
                                                           "connection on a new one); then 408 and closed.")
     answer_cache_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Bytes of serialized answers (concepts, "
                                                                         "paths, related, graphs) kept in memory.")
+    warm_answers: bool = Field(True, description="Work out the default concept, learning-path and related "
+                                                 "answers of the best-linked concepts as soon as a version "
+                                                 "is served (into half the answer cache).")
     search_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, description="Bytes of serialized search answers kept "
                                                                         "in memory.")
     workers: int = Field(1, ge=1, le=64, description="Server processes of `kg serve`.")

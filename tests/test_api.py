@@ -409,3 +409,42 @@ def test_the_served_answers_keep_to_the_byte_budgets_of_the_settings(tmp_path):
     answers, searches = app.state.answers, app.state.search_answers
     assert 0 < answers.bytes <= 20_000 and len(answers) < len(ids), (answers.bytes, len(answers))
     assert 0 < searches.bytes <= 30_000 and len(searches) < len(ids), (searches.bytes, len(searches))
+
+
+def test_default_answers_are_worked_out_ahead_and_equal_those_computed_on_request(tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=0)
+    warmed = create_app(settings)
+    cold = create_app(settings.model_copy(update={"warm_answers": False}))
+    with TestClient(warmed) as warm_http, TestClient(cold) as cold_http:
+        ids = [hit["id"] for hit in cold_http.get("/concepts", params={"limit": 1000}).json()["results"]]
+        deadline = time.monotonic() + 60
+        while len(warmed.state.answers) < 3 * len(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(warmed.state.answers) == 3 * len(ids)  # a concept, its learning path, its related terms
+        assert len(cold.state.answers) == 0
+        for concept in ids:
+            for path in (f"/concepts/{concept}", f"/concepts/{concept}/prerequisites", f"/concepts/{concept}/related"):
+                assert warm_http.get(path).content == cold_http.get(path).content, path
+        # other parameters and unknown terms are still computed on request
+        assert warm_http.get(f"/concepts/{ids[0]}/related", params={"k": 3}).json()["results"] == \
+            cold_http.get(f"/concepts/{ids[0]}/related", params={"k": 3}).json()["results"]
+        assert warm_http.get("/concepts/no-such-term/prerequisites").status_code == 404
+
+
+def test_warming_goes_best_linked_first_and_stops_at_its_budget_or_a_new_version():
+    from api.answers import concept_answer, warm
+    from kg import Glossary
+    from kg.cache import LRUCache
+
+    glossary = Glossary.from_ingest(ingest_paths([DATA]), Settings(model="fake"))
+    cache = LRUCache(1000)
+    assert warm(cache, glossary, lambda: True, max_entries=3, max_bytes=10**9) == 3
+    best_linked = max(glossary.concepts, key=lambda cid: (glossary.graph.degree(cid), [-ord(c) for c in cid]))
+    key = (id(glossary), glossary.version, *concept_answer(glossary, best_linked).key)
+    assert cache.peek(key) is not None
+    assert warm(LRUCache(1000), glossary, lambda: False, max_entries=1000, max_bytes=10**9) == 0
+    small = LRUCache(1000, max_bytes=10**7)  # bytes are counted where there is a byte bound
+    warm(small, glossary, lambda: True, max_entries=1000, max_bytes=20_000)
+    assert 20_000 <= small.bytes < 20_000 + 64_000  # stops at the first answer past the budget
