@@ -136,6 +136,27 @@ def test_contains_needs_the_label_to_be_most_of_the_query(matcher):
     assert matcher.match("sgdx optimizer") == []
 
 
+def test_the_initials_of_a_label_find_it_when_no_label_spells_them():
+    matcher = LabelMatcher([
+        _concept("mle", "最尤推定", "Maximum Likelihood Estimation"),
+        _concept("lstm", "Long Short-Term Memory", "LSTM"),
+        _concept("lsm", "Least Squares Method"),
+        _concept("instruction-tuning", "Instruction Tuning"),
+    ])
+    for query in ("MLE", "mle", "MLE?"):
+        hit = matcher.match(query)[0]
+        assert (hit.concept_id, hit.kind, hit.score, hit.label) == ("mle", "acronym", 0.9,
+                                                                    "Maximum Likelihood Estimation"), query
+    assert [(h.concept_id, h.kind) for h in matcher.match("what is MLE")] == [("mle", "contains")]
+    # a label that spells the acronym wins, as an exact match, and no acronym hit is added for it
+    assert [(h.concept_id, h.kind) for h in matcher.match("LSTM")] == [("lstm", "exact")]
+    # two letters name too much ("IT" is a word); an acronym in lower case inside a sentence is not one
+    assert matcher.match("IT") == [] and matcher.match("what is it") == []
+    assert matcher.match("is mle biased") == []
+    # hyphenated words give their initials too: Short-Term -> s, t
+    assert matcher.match("LSM")[0].concept_id == "lsm"
+
+
 @pytest.mark.parametrize("query", BAD_QUERIES)
 def test_matcher_bad_queries(matcher, query):
     assert isinstance(matcher.match(query), list)

@@ -218,6 +218,10 @@ def test_a_name_the_glossary_never_mentions_is_no_close_match(corpus_glossary):
     assert corpus_glossary.engine.unknown_names("BatchNorm layer") == []
     assert corpus_glossary.search_answer("BatchNorm layer").unknown_names == []
     assert corpus_glossary.candidates("RLHF") and corpus_glossary.engine.unknown_names("RL vs bandits") == ["RL"]
+    # the initials of a label are no unknown name either, and find it
+    assert corpus_glossary.engine.unknown_names("MLE") == []
+    assert ids(corpus_glossary.search("MLE"))[0] == "maximum-likelihood-estimation"
+    assert corpus_glossary.search_answer("MLE").close_match
 
 
 def test_the_floor_is_a_setting(linked_corpus):

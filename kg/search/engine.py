@@ -32,7 +32,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # 0.79 -> 0.61 at w=0.5). Rank fusion (RRF) was worse than both. See README.
 _LEXICAL_WEIGHT = {"ja": 0.5, "en": 0.05}
 # Label hits outrank any fused score (cosine <= 1, lexical part <= 0.5).
-_LABEL_BOOST = {"exact": 10.0, "prefix": 5.0, "contains": 0.1}
+_LABEL_BOOST = {"exact": 10.0, "prefix": 5.0, "acronym": 5.0, "contains": 0.1}
 _SNIPPET_CHARS = 160
 
 
@@ -41,9 +41,9 @@ class SearchHit:
     """One ranked concept, with what matched and why.
 
     ``score`` is its relevance on one 0-1 scale whatever found it: a label's match (1 exact,
-    0.5-0.9 a prefix, 0.2-0.5 a label held in the query), else the cosine of its meaning to the
-    query's (``lexical`` mode: the share of the query's words it holds). ``weak``: below the
-    store's floor (``Settings.search_floor``)."""
+    0.5-0.9 a prefix, 0.9 the label's initials, 0.2-0.5 a label held in the query), else the
+    cosine of its meaning to the query's (``lexical`` mode: the share of the query's words it
+    holds). ``weak``: below the store's floor (``Settings.search_floor``)."""
 
     id: str
     name: str
@@ -249,7 +249,7 @@ class SearchEngine:
         but for a label's own short form: "BatchNorm" begins "Batch Normalization" (five letters
         at least: an acronym such as "RL" beginning "RLHF" names something else)."""
         return [name for name in self.lexical.unknown_names(query)
-                if not any(hit.kind == "exact" or (hit.kind == "prefix" and len(name) >= 5)
+                if not any(hit.kind in ("exact", "acronym") or (hit.kind == "prefix" and len(name) >= 5)
                            for hit in self.labels.match(name, limit=5))]
 
     def _floor(self, text: str, mode: str) -> float:

@@ -83,8 +83,10 @@ def tokenize(text: str) -> list[str]:
 class LabelHit:
     """A concept found by one of its labels.
 
-    ``kind`` is ``exact`` (score 1.0), ``prefix`` (0.5-0.9, shorter labels higher) or
-    ``contains`` (0.2-0.5: the query holds the label as whole words, e.g. "what is LSTM").
+    ``kind`` is ``exact`` (score 1.0), ``prefix`` (0.5-0.9, shorter labels higher),
+    ``acronym`` (0.9: the query is the initials of a label no label spells, "MLE" for
+    "Maximum Likelihood Estimation") or ``contains`` (0.2-0.5: the query holds the label, or
+    the initials of one, as whole words, e.g. "what is LSTM").
     """
 
     concept_id: str
@@ -98,6 +100,24 @@ def _key(text: str) -> str:
     """Match key: ``normalize`` plus spaces and long-vowel marks removed, so that
     "long short-term memory" = "Long Short Term Memory" and ユーザー = ユーザ."""
     return _LONG_VOWEL.sub("", normalize(text)).replace(" ", "")
+
+
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,6}(?![A-Za-z0-9])")
+_LABEL_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _initials(label: str) -> str | None:
+    """The initials of a Latin label of three to six words, hyphenated ones included:
+    "Long Short-Term Memory" -> "lstm". None for fewer words (two letters name too much:
+    "IT" is a word, not Instruction Tuning) or a label with other scripts.
+
+    >>> _initials("Maximum Likelihood Estimation"), _initials("Dropout")
+    ('mle', None)
+    """
+    if not label.isascii():
+        return None
+    words = _LABEL_WORDS.findall(label)
+    return "".join(word[0] for word in words).casefold() if 3 <= len(words) <= 6 else None
 
 
 def _strip_punct(text: str) -> str:
@@ -141,6 +161,8 @@ class LabelMatcher:
         self._exact: dict[str, list[tuple[str, str, str]]] = {}
         entries: list[tuple[str, str, str, str]] = []
         self._phrases: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        # "mle" -> Maximum Likelihood Estimation: the initials of Latin labels of two words or more.
+        self._initials: dict[str, list[tuple[str, str, str]]] = {}
         for concept in concepts:
             for label in [*concept.labels, *concept.hidden_labels]:
                 key = _key(label.text)
@@ -152,6 +174,9 @@ class LabelMatcher:
                 words = _words(label.text)
                 if words and not JAPANESE_CHAR.search(label.text):
                     self._phrases.setdefault(tuple(words), []).append(hit)
+                    initials = _initials(label.text)
+                    if initials:
+                        self._initials.setdefault(initials, []).append(hit)
         # Sorted keys for prefix lookups by bisection.
         entries.sort()
         self._keys = [e[0] for e in entries]
@@ -184,6 +209,9 @@ class LabelMatcher:
                     break
                 if label_key != key:
                     add(LabelHit(concept_id, text, lang, "prefix", 0.5 + 0.4 * len(key) / len(label_key)))
+        if key not in self._exact:  # an acronym that is itself a label names that label
+            for concept_id, text, lang in self._initials.get(key, []):
+                add(LabelHit(concept_id, text, lang, "acronym", 0.9))
         for hit in self._contained(query):
             add(hit)
         return sorted(best.values(), key=lambda h: -h.score)[:limit]
@@ -204,6 +232,12 @@ class LabelMatcher:
                     coverage = min(1.0, sum(w not in _STOPWORDS for w in phrase) / len(content))
                     if coverage >= self.min_coverage:
                         hits.append(LabelHit(concept_id, text, lang, "contains", 0.2 + 0.3 * coverage))
+        for acronym in _ACRONYM.findall(query):  # written in capitals: "MLE" in a sentence
+            key = acronym.casefold()
+            coverage = min(1.0, 1 / len(content))
+            if key not in self._exact and coverage >= self.min_coverage:
+                hits.extend(LabelHit(concept_id, text, lang, "contains", 0.2 + 0.3 * coverage)
+                            for concept_id, text, lang in self._initials.get(key, []))
         return hits
 
 
