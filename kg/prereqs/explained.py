@@ -169,10 +169,9 @@ def explain_path(
         return answer
 
     graph = _undirected(glossary.graph)
-    try:
-        hops = nx.shortest_path_length(graph, start.id, end.id)  # BFS: cheap, and tells if there is a chain
-    except nx.NetworkXNoPath:
-        sizes = (len(nx.node_connected_component(graph, start.id)), len(nx.node_connected_component(graph, end.id)))
+    component, component_sizes = graph.graph["component"], graph.graph["component_sizes"]
+    if component[start.id] != component[end.id]:
+        sizes = (component_sizes[component[start.id]], component_sizes[component[end.id]])
         raise NoPathError(
             f"{start.name} and {end.name} are not connected through the glossary's links "
             f"(the linked groups they belong to hold {sizes[0]} and {sizes[1]} concepts)",
@@ -180,7 +179,8 @@ def explain_path(
             target=end.id,
             source_component=sizes[0],
             target_component=sizes[1],
-        ) from None
+        )
+    hops = nx.shortest_path_length(graph, start.id, end.id)  # BFS: cheap next to the ranked paths
     if hops > max_length:
         raise NoPathError(
             f"the shortest chain between {start.name} and {end.name} has {hops} steps, more than "
@@ -266,5 +266,13 @@ def _undirected(directed: nx.DiGraph) -> nx.Graph:
         nodes = max(2, graph.number_of_nodes())
         for _a, _b, data in graph.edges(data=True):
             data["cost"] = 1.0 + 1.0 / ((1 + data["strength"]) * nodes)
+        # Which linked group each concept is in, so that two concepts with no chain between
+        # them are told so at once, not after a search of the whole group.
+        component: dict[str, int] = {}
+        sizes: list[int] = []
+        for members in nx.connected_components(graph):
+            component.update(dict.fromkeys(members, len(sizes)))
+            sizes.append(len(members))
+        graph.graph.update(component=component, component_sizes=sizes)
         _undirected_cache[directed] = graph
         return graph
