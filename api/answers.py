@@ -31,6 +31,10 @@ from kg.prereqs.related import related
 log = logging.getLogger(__name__)
 
 RELATED_K = 10  # GET /concepts/{id}/related's default
+# Up to this many concepts an answer is worked out on the event loop: a path, learning path or
+# related list costs 0.1-0.4 ms among the linked corpus's 218 concepts (docs/benchmarks.md),
+# about what the hop to the thread pool and back costs.
+INLINE_MAX_CONCEPTS = 500
 
 
 class Answer(NamedTuple):
@@ -95,13 +99,17 @@ def cached_answer(request: Request, glossary, key: tuple[Hashable, ...], compute
 
 
 async def serve(request: Request, glossary, answer: Answer) -> Response:
-    """``answer`` from ``app.state.answers``: a hit on the event loop, a miss computed in the
-    thread pool (a learning path or a related list costs up to milliseconds)."""
+    """``answer`` from ``app.state.answers``: a hit on the event loop; a miss on the event loop
+    too in a glossary of up to ``INLINE_MAX_CONCEPTS`` (a fraction of a millisecond there, less
+    than the hop to a thread), else in the thread pool (milliseconds among 100,000 concepts)."""
     cache: LRUCache[bytes] = request.app.state.answers
     key = _full_key(glossary, answer.key)
     data = cache.peek(key)
     if data is None:
-        data = await run_in_threadpool(cache.get, key, _serialize(answer))
+        if len(glossary) <= INLINE_MAX_CONCEPTS:
+            data = cache.get(key, _serialize(answer))
+        else:
+            data = await run_in_threadpool(cache.get, key, _serialize(answer))
     return Response(data, media_type="application/json")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.answers import RELATED_K, cached_answer, related_answer, serve
+from api.answers import RELATED_K, Answer, related_answer, serve
 from api.deps import GlossaryDep
 from api.errors import ERROR_RESPONSES
 from api.models import MAX_FORMAT_CHARS, MAX_TERM_CHARS, ErrorBody, GraphLayout, PathResult, RelatedResult
@@ -86,7 +86,7 @@ async def related_concepts(
     "adds up to 5 further distinct chains, at most one step longer. Two concepts that no chain "
     "connects are a 404 with code `no_path`.",
 )
-def path(
+async def path(
     request: Request,
     glossary: GlossaryDep,
     source: Annotated[
@@ -110,11 +110,11 @@ def path(
         int, Query(ge=1, le=MAX_LENGTH, description=f"Longest chain, in steps (1-{MAX_LENGTH}).")
     ] = DEFAULT_MAX_LENGTH,
 ) -> Response:
-    return cached_answer(
-        request, glossary, ("path", source, target, alternatives, max_length),
+    return await serve(request, glossary, Answer(
+        ("path", source, target, alternatives, max_length),
         lambda: explain_path(glossary, source, target, alternatives=alternatives, max_length=max_length).to_dict(),
         PathResult,
-    )
+    ))
 
 
 @router.get(

@@ -448,3 +448,21 @@ def test_warming_goes_best_linked_first_and_stops_at_its_budget_or_a_new_version
     small = LRUCache(1000, max_bytes=10**7)  # bytes are counted where there is a byte bound
     warm(small, glossary, lambda: True, max_entries=1000, max_bytes=20_000)
     assert 20_000 <= small.bytes < 20_000 + 64_000  # stops at the first answer past the budget
+
+
+@pytest.mark.parametrize("inline_max", [0, 10_000])
+def test_answers_are_the_same_worked_out_on_the_event_loop_or_in_the_thread_pool(tmp_path, monkeypatch, inline_max):
+    from fastapi.testclient import TestClient
+
+    import api.answers
+
+    monkeypatch.setattr(api.answers, "INLINE_MAX_CONCEPTS", inline_max)
+    settings = Settings(store=tmp_path / "store", default_glossary=DATA, reload_interval=0, warm_answers=False)
+    with TestClient(create_app(settings)) as http:
+        ids = [hit["id"] for hit in http.get("/concepts", params={"limit": 1000}).json()["results"]]
+        first = http.get("/path", params={"source": ids[0], "target": ids[-1]})
+        assert first.status_code in (200, 404)
+        assert http.get("/path", params={"source": ids[0], "target": ids[-1]}).content == first.content
+        learning = http.get(f"/concepts/{ids[1]}/prerequisites")
+        assert learning.status_code == 200 and learning.json()["concept"]["id"] == ids[1]
+        assert_error(http.get("/concepts/no-such-term/related"), 404, "not_found")
