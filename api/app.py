@@ -192,6 +192,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                 watcher.cancel()
                 with suppress(asyncio.CancelledError):
                     await watcher
+            # uvicorn ends a process stopped by SIGTERM with that signal, past the exit hooks
+            app.state.kg.glossary.close()
 
     app = FastAPI(
         title="Glossary knowledge graph",

@@ -153,6 +153,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         progress.close()
     if outcome is not None:
         click.echo(f"ingested {settings.default_glossary} as version {outcome.version}", err=True)
+    _exit_cleanly_on_sigterm()
     if settings.workers > 1:
         # Each worker process builds its app from the environment (api.app:create_app reads Settings()).
         os.environ["KG_STORE"] = str(settings.store)
@@ -165,6 +166,19 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     # uvicorn_options: the HTTP protocol that bounds request headers in size and time (api.guard).
     uvicorn.run(create_app(settings, state=state), host=settings.host, port=settings.port, log_config=_log_config(),
                 **uvicorn_options(settings))
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """After its graceful shutdown, uvicorn raises the signal that stopped it again, to the
+    handler that was there before it started. Python's default dies of it without running exit
+    hooks, which leaves the SPARQL snapshot and multiprocessing's folder in the temporary
+    folder: this handler exits instead, with the status a shell gives a process killed by it."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _log_config() -> dict[str, Any]:

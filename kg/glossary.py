@@ -417,6 +417,15 @@ class Glossary:
         except Exception:  # the first query will load it (and say what is wrong)
             log.exception("could not prepare the SPARQL workers")
 
+    def close(self) -> None:
+        """Delete what this glossary wrote outside its store: the SPARQL snapshot in the temporary
+        folder. A server calls it as it stops; a process killed by a signal runs no exit hooks,
+        and each start would otherwise leave one behind."""
+        with self._exports_lock:
+            if self._sparql_snapshot is not None:
+                self._sparql_snapshot.remove()
+                self._sparql_snapshot = None
+
     def sparql_snapshot(self):
         """The SKOS graph as the SPARQL workers load it, written once per glossary: for a large
         stored version, by a process of its own (``GraphSnapshot.write_apart``)."""

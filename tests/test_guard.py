@@ -135,3 +135,34 @@ def test_sighup_reloads_a_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_server_stopped_by_sigterm_leaves_nothing_in_the_temporary_folder(tmp_path):
+    settings = _store(tmp_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0",
+           "TMPDIR": str(temporary)}
+    kg = Path(sys.executable).with_name("kg")
+    server = subprocess.Popen([str(kg), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(url + "/health")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        answer = httpx.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
+                           headers={"Accept": "application/sparql-results+json"}, timeout=60)
+        assert answer.status_code == 200
+        assert list(temporary.glob("kg-sparql-*.pickle"))  # the snapshot the SPARQL workers load
+    finally:
+        server.send_signal(signal.SIGTERM)
+        status = server.wait(timeout=30)
+    assert status == 128 + signal.SIGTERM  # what a shell reports for a process stopped by SIGTERM
+    assert list(temporary.iterdir()) == []

@@ -34,7 +34,8 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg import errors
@@ -52,10 +53,13 @@ _GRAPHS_KEPT = 2
 
 @dataclass(frozen=True)
 class GraphSnapshot:
-    """A glossary version's SKOS graph, pickled to ``path`` once for the workers to load."""
+    """A glossary version's SKOS graph, pickled to ``path`` once for the workers to load.
+    ``remove()`` deletes the file (once; it is also deleted when its owner is collected, or at
+    exit)."""
 
     key: str
     path: str
+    remove: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
     @classmethod
     def write(cls, graph, owner: object) -> GraphSnapshot:
@@ -80,8 +84,7 @@ class GraphSnapshot:
     def _new(cls, owner: object) -> GraphSnapshot:
         handle, path = tempfile.mkstemp(prefix="kg-sparql-", suffix=".pickle")
         os.close(handle)
-        weakref.finalize(owner, _remove, path)
-        return cls(key=os.path.basename(path), path=path)
+        return cls(key=os.path.basename(path), path=path, remove=weakref.finalize(owner, _remove, path))
 
 
 def _pickle_graph(graph, path: str) -> None:
