@@ -27,15 +27,17 @@ def time_requests(client, make: Callable[[], tuple[str, dict | None]], rounds: i
     for _ in range(warm):
         path, params = make()
         client.get(path, params=params)
-    times = []
-    for _ in range(rounds):
-        path, params = make()
-        start = time.perf_counter()
-        response = client.get(path, params=params)
-        times.append(time.perf_counter() - start)
-        if response.status_code >= 500:
-            raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
-    return times
+    return [_timed_get(client, *make()) for _ in range(rounds)]
+
+
+def _timed_get(client, path: str, params: dict | None) -> float:
+    """Seconds for one GET (a server error stops the benchmark: its figures would mean nothing)."""
+    start = time.perf_counter()
+    response = client.get(path, params=params)
+    elapsed = time.perf_counter() - start
+    if response.status_code >= 500:
+        raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+    return elapsed
 
 
 def settle(client, window: int = 100, tolerance: float = 0.1, limit: float = 20.0) -> None:
@@ -76,12 +78,7 @@ def bench_graph_http(settings: Settings, rounds: int = 300, seed: int = 1) -> li
         times: dict[str, list[float]] = {name: [] for name, _ in cases}
         for round_ in range(20 + rounds):  # the first 20 rounds are not timed
             for name, make in cases:
-                path, params = make()
-                start = time.perf_counter()
-                response = client.get(path, params=params)
-                elapsed = time.perf_counter() - start
-                if response.status_code >= 500:
-                    raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+                elapsed = _timed_get(client, *make())
                 if round_ >= 20:
                     times[name].append(elapsed)
     rows = []

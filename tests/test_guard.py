@@ -106,23 +106,31 @@ def test_cors_is_off_unless_configured(tmp_path):
         assert "access-control-allow-origin" not in other.headers
 
 
-def test_sighup_reloads_a_real_server(tmp_path):
-    settings = _store(tmp_path)
+def _kg_serve(settings: Settings, **env: str) -> tuple[subprocess.Popen, str]:
+    """A real ``kg serve`` over ``settings.store`` (no dense index, no watcher) in a process of its
+    own, once it answers /health; the caller stops it."""
     port = free_port()
-    env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0"}
+    env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0",
+           **env}
     kg = Path(sys.executable).with_name("kg")  # the console script installed beside this Python
     server = subprocess.Popen([str(kg), "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/health")
+            return server, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail("the server did not start")
+
+
+def test_sighup_reloads_a_real_server(tmp_path):
+    settings = _store(tmp_path)
+    server, url = _kg_serve(settings)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                first = httpx.get(url + "/health").json()["store_version"]
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
+        first = httpx.get(url + "/health").json()["store_version"]
         (tmp_path / "g.md").write_text(GLOSSARY + "\n## Gamma\n- New.\n", encoding="utf-8")
         second = update_store([tmp_path / "g.md"], settings).version
         assert httpx.get(url + "/health").json()["store_version"] == first  # no watcher
@@ -141,22 +149,8 @@ def test_a_server_stopped_by_sigterm_leaves_nothing_in_the_temporary_folder(tmp_
     settings = _store(tmp_path)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    port = free_port()
-    env = {**os.environ, "KG_STORE": str(settings.store), "KG_SEMANTIC_INDEX": "false", "KG_RELOAD_INTERVAL": "0",
-           "TMPDIR": str(temporary)}
-    kg = Path(sys.executable).with_name("kg")
-    server = subprocess.Popen([str(kg), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = _kg_serve(settings, TMPDIR=str(temporary))
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(url + "/health")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
         answer = httpx.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
                            headers={"Accept": "application/sparql-results+json"}, timeout=60)
         assert answer.status_code == 200
