@@ -12,12 +12,12 @@ answered on the event loop, without the hop to the thread pool that a computatio
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
+import pydantic_core
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from api.models import ConceptView, LearningPathOut, RelatedResult
 from kg.cache import LRUCache
+from kg.prereqs.explained import link_graph
 from kg.prereqs.learning import PATH_LIMIT, PATH_MIN_CONFIDENCE
 from kg.prereqs.related import related
 
@@ -39,7 +40,9 @@ INLINE_MAX_CONCEPTS = 500
 
 class Answer(NamedTuple):
     """How to answer one request: its cache key (without the glossary's version) and how to
-    compute and validate the JSON on a miss."""
+    compute and validate the JSON on a miss. With no ``model`` the computed dict is serialized
+    as it is: for answers built field by field to their response model, and tested to match it,
+    where validating each one would cost more than computing it (``/path``)."""
 
     key: tuple[Hashable, ...]
     compute: Callable[[], dict[str, Any]]
@@ -78,7 +81,7 @@ def _serialize(answer: Answer) -> Callable[[], bytes]:
     def build() -> bytes:
         data = answer.compute()
         if answer.model is None:
-            return json.dumps(data, ensure_ascii=False).encode("utf-8")
+            return pydantic_core.to_json(data)
         return answer.model.model_validate(data).model_dump_json(exclude_none=answer.exclude_none).encode("utf-8")
 
     return build
@@ -123,6 +126,7 @@ def warm(cache: LRUCache[bytes], glossary, served: Callable[[], bool], max_entri
         How many answers were computed.
     """
     started, done = time.perf_counter(), 0
+    link_graph(glossary.graph)  # what every /path reads: its chains, worked out once
     degree = glossary.graph.degree
     for concept_id in sorted(glossary.concepts, key=lambda cid: (-degree(cid) if cid in glossary.graph else 0, cid)):
         for make in DEFAULT_ANSWERS:

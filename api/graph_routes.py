@@ -113,7 +113,6 @@ async def path(
     return await serve(request, glossary, Answer(
         ("path", source, target, alternatives, max_length),
         lambda: explain_path(glossary, source, target, alternatives=alternatives, max_length=max_length).to_dict(),
-        PathResult,
     ))
 
 

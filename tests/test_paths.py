@@ -17,7 +17,8 @@ from ingest import ingest_paths
 from kg import Glossary
 from kg.errors import BadParameterError, NoPathError, NotFoundError
 from kg.model import Concept, Label, Link
-from kg.prereqs.explained import MAX_ALTERNATIVES, PathAnswer, explain_path
+from kg.prereqs import explained
+from kg.prereqs.explained import MAX_ALTERNATIVES, PathAnswer, _cheapest_chain, explain_path, link_graph
 from kg.settings import Settings
 from kg.text import plain_text
 
@@ -231,6 +232,52 @@ def test_every_pair_in_a_sample_answers_or_says_no_path(linked_glossary):
                 explain_path(linked_glossary, a, b)
 
 
+
+def _chain_cost(undirected: nx.Graph, chain: list[str]) -> float:
+    return sum(undirected[a][b]["cost"] for a, b in itertools.pairwise(chain))
+
+
+def test_the_chain_read_off_every_pair_is_a_cheapest_one(linked_glossary):
+    """The predecessor matrix worked out once per graph gives, for every two linked concepts, a
+    real chain of the least cost networkx's Dijkstra finds: so the fewest steps and, among
+    those, the strongest links."""
+    undirected = link_graph(linked_glossary.graph)
+    assert undirected.graph["predecessors"] is not None  # the linked corpus is small enough
+    checked = 0
+    for source in undirected:
+        costs = nx.single_source_dijkstra_path_length(undirected, source, weight="cost")
+        for target, cost in costs.items():
+            chain = _cheapest_chain(undirected, source, target)
+            assert chain[0] == source and chain[-1] == target and len(set(chain)) == len(chain)
+            assert all(undirected.has_edge(a, b) for a, b in itertools.pairwise(chain))
+            assert _chain_cost(undirected, chain) == pytest.approx(cost, abs=1e-12)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_a_large_graph_searches_each_pair_with_the_same_answers(linked_glossary, monkeypatch):
+    monkeypatch.setattr(explained, "ALL_PAIRS_MAX_CONCEPTS", 10)
+    copy = linked_glossary.graph.copy()  # a graph of its own, so its undirected form is built anew
+    searched, read_off = link_graph(copy), link_graph(linked_glossary.graph)
+    assert searched.graph["predecessors"] is None
+    ids = sorted(read_off)[::7]
+    for a, b in itertools.product(ids, ids):
+        if read_off.graph["component"][a] == read_off.graph["component"][b]:
+            assert _chain_cost(searched, _cheapest_chain(searched, a, b)) == pytest.approx(
+                _chain_cost(read_off, _cheapest_chain(read_off, a, b)), abs=1e-12)
+
+
+def test_alternatives_keep_the_default_chain_first(linked_glossary):
+    ids = sorted(linked_glossary.concepts)[::11]
+    undirected = link_graph(linked_glossary.graph)
+    for a, b in itertools.permutations(ids, 2):
+        if a == b or undirected.graph["component"][a] != undirected.graph["component"][b]:
+            continue
+        plain, more = explain_path(linked_glossary, a, b), explain_path(linked_glossary, a, b, alternatives=2)
+        assert more.steps == plain.steps
+        chains = [tuple(s.target for s in steps) for steps in [more.steps, *more.alternatives]]
+        assert len(set(chains)) == len(chains)
+
 # -- the command line ---------------------------------------------------------------------------
 
 
@@ -328,6 +375,24 @@ def test_http_path(client):
     assert body["length"] == 1 and body["alternatives"] == []  # there is no other chain
 
     assert client.get("/path", params={"source": "deep-learning", "target": "Deep Learning"}).json()["length"] == 0
+
+
+def test_http_path_answers_are_their_response_model(client):
+    """/path serializes its answers without validating each one: every pair of the glossary is
+    answered with exactly the bytes its response model would give."""
+    from api.models import PathResult
+
+    ids = [hit["id"] for hit in client.get("/concepts", params={"limit": 1000}).json()["results"]]
+    answered = 0
+    for source, target in itertools.product(ids, ids):
+        response = client.get("/path", params={"source": source, "target": target})
+        if response.status_code == 404:
+            assert response.json()["error"]["code"] == "no_path"
+            continue
+        assert response.status_code == 200
+        assert response.content == PathResult.model_validate_json(response.content).model_dump_json().encode()
+        answered += 1
+    assert answered > len(ids)
 
 
 def test_http_path_errors(client):

@@ -8,6 +8,7 @@ one through stronger links (more references) is preferred.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import weakref
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 
 from kg.errors import BadParameterError, NoPathError, NotFoundError
 from kg.text import plain_text
@@ -28,6 +32,11 @@ DEFAULT_MAX_LENGTH = 12  # steps; the diameter of the largest linked group of th
 MAX_LENGTH = 50
 #: Alternatives are at most this many steps longer than the shortest chain ("next-shortest").
 ALTERNATIVE_SLACK = 1
+#: Up to this many concepts, the cheapest chain between every two of them is worked out once per
+#: graph (scipy's Dijkstra, in C, from every concept: a predecessor matrix of 4 bytes a pair, 4 MB
+#: at this size) and a path without alternatives is only read off it; a larger graph searches each
+#: pair on request.
+ALL_PAIRS_MAX_CONCEPTS = 1000
 
 
 @dataclass
@@ -61,6 +70,12 @@ class PathStep:
         return text + (" (and the other way round)" if self.mutual else "")
 
     def to_dict(self) -> dict[str, Any]:
+        return dict(self._dict)
+
+    @functools.cached_property
+    def _dict(self) -> dict[str, Any]:
+        # A step is shared by every chain through its link (see ``_steps``): its fields are laid
+        # out once, and the answers' dicts hold this one, not to be changed.
         return {
             "source": {"id": self.source, "name": self.source_name},
             "target": {"id": self.target, "name": self.target_name},
@@ -95,12 +110,12 @@ class PathAnswer:
             "target": {"id": self.target, "name": self.target_name},
             "length": self.length,
             "concepts": _chain(self.source, self.source_name, self.steps),
-            "steps": [step.to_dict() for step in self.steps],
+            "steps": [step._dict for step in self.steps],
             "alternatives": [
                 {
                     "length": len(steps),
                     "concepts": _chain(self.source, self.source_name, steps),
-                    "steps": [step.to_dict() for step in steps],
+                    "steps": [step._dict for step in steps],
                 }
                 for steps in self.alternatives
             ],
@@ -168,7 +183,7 @@ def explain_path(
     if start.id == end.id:
         return answer
 
-    graph = _undirected(glossary.graph)
+    graph = link_graph(glossary.graph)
     component, component_sizes = graph.graph["component"], graph.graph["component_sizes"]
     if component[start.id] != component[end.id]:
         sizes = (component_sizes[component[start.id]], component_sizes[component[end.id]])
@@ -180,7 +195,9 @@ def explain_path(
             source_component=sizes[0],
             target_component=sizes[1],
         )
-    hops = nx.shortest_path_length(graph, start.id, end.id)  # BFS: cheap next to the ranked paths
+    cheapest = _cheapest_chain(graph, start.id, end.id)
+    # The cheapest chain is a shortest one (see ``link_graph``): its steps are the hops.
+    hops = len(cheapest) - 1
     if hops > max_length:
         raise NoPathError(
             f"the shortest chain between {start.name} and {end.name} has {hops} steps, more than "
@@ -190,20 +207,34 @@ def explain_path(
             length=hops,
             max_length=max_length,
         )
-
+    answer.steps = _steps(glossary, cheapest)
+    if alternatives == 0:
+        return answer
     # Yen's algorithm, lazily: simple paths in order of cost, so it ends on cyclic and
-    # self-linked graphs, and at most 1 + alternatives paths are ever computed.
+    # self-linked graphs, and at most 2 + alternatives paths are ever computed. Its first may be
+    # another chain of the very same cost; the one answered above stays first either way.
     longest = min(max_length, hops + ALTERNATIVE_SLACK)
-    paths = nx.shortest_simple_paths(graph, start.id, end.id, weight="cost")
-    for n, path in enumerate(itertools.islice(paths, 1 + alternatives)):
-        if len(path) - 1 > longest:
-            break  # costs grow with length: every later path is longer still
-        steps = _steps(glossary, path)
-        if n == 0:
-            answer.steps = steps
-        else:
-            answer.alternatives.append(steps)
+    others = (chain for chain in nx.shortest_simple_paths(graph, start.id, end.id, weight="cost")
+              if chain != cheapest)
+    for chain in itertools.islice(others, alternatives):
+        if len(chain) - 1 > longest:
+            break  # costs grow with length: every later chain is longer still
+        answer.alternatives.append(_steps(glossary, chain))
     return answer
+
+
+def _cheapest_chain(graph: nx.Graph, start: str, end: str) -> list[str]:
+    """The cheapest chain from ``start`` to ``end`` (in one linked group): read off the
+    predecessor matrix when the graph has one, else a bidirectional Dijkstra search."""
+    predecessors = graph.graph["predecessors"]
+    if predecessors is None:
+        return nx.bidirectional_dijkstra(graph, start, end, weight="cost")[1]
+    index, nodes = graph.graph["index"], graph.graph["nodes"]
+    row, first = predecessors[index[start]], index[end]
+    chain = [first]
+    while chain[-1] != index[start]:
+        chain.append(int(row[chain[-1]]))
+    return [nodes[i] for i in reversed(chain)]
 
 
 def _resolve(glossary: Glossary, ref: str, parameter: str) -> Concept:
@@ -214,34 +245,45 @@ def _resolve(glossary: Glossary, ref: str, parameter: str) -> Concept:
 
 
 def _steps(glossary: Glossary, path: list[str]) -> list[PathStep]:
-    directed = glossary.graph
-    steps: list[PathStep] = []
+    made: dict[tuple[str, str], PathStep] = link_graph(glossary.graph).graph["steps"]
+    steps = []
     for a, b in itertools.pairwise(path):
-        forward, backward = directed.get_edge_data(a, b), directed.get_edge_data(b, a)
-        data = forward if forward is not None else backward
-        sentences = data.get("sentences") or []
-        steps.append(
-            PathStep(
-                source=a,
-                source_name=glossary.concepts[a].name,
-                target=b,
-                target_name=glossary.concepts[b].name,
-                direction="uses" if forward is not None else "used_by",
-                mutual=forward is not None and backward is not None,
-                kinds=sorted(data.get("kinds") or ()),
-                count=int(data.get("count") or 1),
-                evidence=plain_text(sentences[0]) if sentences else None,
-            )
-        )
+        step = made.get((a, b))
+        if step is None:  # one link's step (its sentence made plain) is the same in every chain
+            step = made[a, b] = _step(glossary, a, b)
+        steps.append(step)
     return steps
 
 
-_undirected_cache: weakref.WeakKeyDictionary[nx.DiGraph, nx.Graph] = weakref.WeakKeyDictionary()
-_undirected_lock = threading.Lock()
+def _step(glossary: Glossary, a: str, b: str) -> PathStep:
+    directed = glossary.graph
+    forward, backward = directed.get_edge_data(a, b), directed.get_edge_data(b, a)
+    data = forward if forward is not None else backward
+    sentences = data.get("sentences") or []
+    return PathStep(
+        source=a,
+        source_name=glossary.concepts[a].name,
+        target=b,
+        target_name=glossary.concepts[b].name,
+        direction="uses" if forward is not None else "used_by",
+        mutual=forward is not None and backward is not None,
+        kinds=sorted(data.get("kinds") or ()),
+        count=int(data.get("count") or 1),
+        evidence=plain_text(sentences[0]) if sentences else None,
+    )
 
 
-def _undirected(directed: nx.DiGraph) -> nx.Graph:
-    """The link graph without directions, built once per graph.
+_LINK_GRAPHS: weakref.WeakKeyDictionary[nx.DiGraph, nx.Graph] = weakref.WeakKeyDictionary()
+_LINK_GRAPHS_LOCK = threading.Lock()
+
+
+def link_graph(directed: nx.DiGraph) -> nx.Graph:
+    """The link graph without directions, built once per graph (``api.answers.warm`` builds it
+    as soon as a version is served, ahead of the first ``/path``).
+
+    ``graph.graph`` holds the linked group of each concept (``component``, ``component_sizes``),
+    the steps made so far (``steps``) and, up to ``ALL_PAIRS_MAX_CONCEPTS`` concepts, the
+    predecessor matrix of the cheapest chains (``predecessors``, ``index``, ``nodes``).
 
     Edge ``cost`` is 1 plus a tie-breaker below ``1 / nodes`` that is smaller for
     stronger links (references both ways added up). A simple path has fewer edges
@@ -249,8 +291,8 @@ def _undirected(directed: nx.DiGraph) -> nx.Graph:
     one step: the cheapest path is always a shortest one, and among the shortest
     the one through the strongest links.
     """
-    with _undirected_lock:
-        graph = _undirected_cache.get(directed)
+    with _LINK_GRAPHS_LOCK:
+        graph = _LINK_GRAPHS.get(directed)
         if graph is not None:
             return graph
         graph = nx.Graph()
@@ -273,6 +315,18 @@ def _undirected(directed: nx.DiGraph) -> nx.Graph:
         for members in nx.connected_components(graph):
             component.update(dict.fromkeys(members, len(sizes)))
             sizes.append(len(members))
-        graph.graph.update(component=component, component_sizes=sizes)
-        _undirected_cache[directed] = graph
+        graph.graph.update(component=component, component_sizes=sizes, steps={},
+                           predecessors=None, index=None, nodes=None)
+        if graph.number_of_nodes() <= ALL_PAIRS_MAX_CONCEPTS:
+            nodes_list = list(graph)
+            index = {node: i for i, node in enumerate(nodes_list)}
+            rows, cols, costs = [], [], []
+            for a, b, cost in graph.edges(data="cost"):
+                rows += (index[a], index[b])
+                cols += (index[b], index[a])
+                costs += (cost, cost)
+            matrix = csr_array((costs, (rows, cols)), shape=(len(nodes_list), len(nodes_list)))
+            _, predecessors = dijkstra(matrix, directed=True, return_predecessors=True)
+            graph.graph.update(predecessors=predecessors.astype(np.int32), index=index, nodes=nodes_list)
+        _LINK_GRAPHS[directed] = graph
         return graph
