@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pydantic_core
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.models import ErrorBody
@@ -39,13 +39,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
-) -> JSONResponse:
-    """The canonical error body ``{"error": {"code", "message", ...details}}``."""
-    body = {"error": {"code": code, "message": message, **jsonable_encoder(details)}}
-    return JSONResponse(body, status_code=status, headers=headers)
+) -> Response:
+    """The canonical error body ``{"error": {"code", "message", ...details}}``. Serialized by
+    pydantic-core, a tenth of the cost of FastAPI's encoder (a 404 for a pair with no chain is
+    a third of random ``/path`` requests); what it cannot write as JSON is written as text."""
+    body = {"error": {"code": code, "message": message, **details}}
+    return Response(pydantic_core.to_json(body, fallback=str), status_code=status, headers=headers,
+                    media_type="application/json")
 
 
-async def _kg_error(request: Request, exc: KGError) -> JSONResponse:
+async def _kg_error(request: Request, exc: KGError) -> Response:
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
     body = exc.to_dict()
@@ -58,7 +61,7 @@ def _parameter(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     # Only loc/msg/type: pydantic's ``ctx`` may hold exception objects that are not JSON.
     problems = [
         {
@@ -74,7 +77,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return error_response(422, "bad_parameter", message, parameter=first["parameter"], errors=problems)
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404 and exc.detail == "Not Found":
         message = f"no endpoint {request.url.path}; see /docs for the API"
     elif exc.status_code == 405:
@@ -102,7 +105,7 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log, never to the client.
     log.exception("%s %s failed", request.method, request.url.path)
     return error_response(500, "internal_error", "internal server error; the server log has the details")

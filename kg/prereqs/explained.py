@@ -230,10 +230,9 @@ def _cheapest_chain(graph: nx.Graph, start: str, end: str) -> list[str]:
     if predecessors is None:
         return nx.bidirectional_dijkstra(graph, start, end, weight="cost")[1]
     index, nodes = graph.graph["index"], graph.graph["nodes"]
-    row, first = predecessors[index[start]], index[end]
-    chain = [first]
-    while chain[-1] != index[start]:
-        chain.append(int(row[chain[-1]]))
+    source, chain = index[start], [index[end]]
+    while chain[-1] != source:
+        chain.append(predecessors[source, chain[-1]])
     return [nodes[i] for i in reversed(chain)]
 
 
@@ -327,6 +326,7 @@ def link_graph(directed: nx.DiGraph) -> nx.Graph:
                 costs += (cost, cost)
             matrix = csr_array((costs, (rows, cols)), shape=(len(nodes_list), len(nodes_list)))
             _, predecessors = dijkstra(matrix, directed=True, return_predecessors=True)
-            graph.graph.update(predecessors=predecessors.astype(np.int32), index=index, nodes=nodes_list)
+            # A memoryview gives Python ints, read faster than numpy's scalars.
+            graph.graph.update(predecessors=memoryview(predecessors.astype(np.int32)), index=index, nodes=nodes_list)
         _LINK_GRAPHS[directed] = graph
         return graph
