@@ -157,6 +157,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     if settings.workers > 1:
         # Each worker process builds its app from the environment (api.app:create_app reads Settings()).
         os.environ["KG_STORE"] = str(settings.store)
+        os.environ["TMPDIR"] = _workers_temporary_folder()
         if source:  # a replica serves the publisher's URIs; the follower (a daemon thread) stays in this process
             os.environ.update({"KG_BASE_URI": settings.base_uri, "KG_SCHEME_TITLE": settings.scheme_title})
         uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, host=settings.host,
@@ -179,6 +180,20 @@ def _exit_cleanly_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _workers_temporary_folder() -> str:
+    """A temporary folder for the worker processes, removed when this one exits. A worker is
+    stopped the way ``_exit_cleanly_on_sigterm`` says, but in a process uvicorn spawns, where
+    that handler cannot be set before uvicorn's own: it dies without its exit hooks, and would
+    leave multiprocessing's ``pymp-*`` folder behind."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="kg-")  # short: forkserver's socket path in it has at most 107 bytes
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _log_config() -> dict[str, Any]:
