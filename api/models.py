@@ -166,7 +166,8 @@ class SearchMatch(BaseModel):
     kind: str = Field(description="`label` or `definition`: which part of the concept matched.")
     text: str = Field(description="The label or the definition passage that matched.")
     lang: str = Field(description="Language of that text (`ja`, `en`).")
-    by: str = Field(description="`label` (label lookup), `dense` (meaning) or `lexical` (shared words).")
+    by: str = Field(description="`label` (label lookup), `name` (a name of the query, such as `IoU`, that only "
+                                "this concept's definition uses), `dense` (meaning) or `lexical` (shared words).")
 
 
 class Suggestion(BaseModel):
@@ -185,7 +186,8 @@ class SearchHitOut(BaseModel):
         description="prefLabel by language.", examples=[{"ja": "ドロップアウト", "en": "Dropout"}]
     )
     score: float = Field(description="Relevance, 0-1, on one scale whatever found the hit: a label match (1 "
-                                     "exact, 0.5-0.9 a prefix, 0.2-0.5 a label inside the query), else closeness "
+                                     "exact, 0.5-0.9 a prefix, 0.9 a label's initials, 0.2-0.5 a label inside the "
+                                     "query; 0.6 a name of the query only this concept's definition uses), else closeness "
                                      "of meaning (cosine; in `lexical` mode the share of the query's words the "
                                      "concept holds). `matched.by` says which signal found it.")
     weak: bool = Field(False, description="Below the relevance floor (`KG_SEARCH_FLOOR`): a weak match, shown "

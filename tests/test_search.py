@@ -224,6 +224,24 @@ def test_a_name_the_glossary_never_mentions_is_no_close_match(corpus_glossary):
     assert corpus_glossary.search_answer("MLE").close_match
 
 
+def test_a_name_only_one_definition_uses_finds_that_concept(corpus_glossary):
+    # "集合間の類似度を表す指標で、IoUとも呼ばれる。" is in Jaccard Index's entry alone; CABAC in
+    # Encoding's, AdamW in Optimizer's: the letters mean nothing to a model of meaning.
+    for query, concept in [("IoU", "jaccard-index"), ("CABAC", "encoding"), ("AdamW", "optimizer"),
+                           ("IoU of two bounding boxes", "jaccard-index")]:
+        answer = corpus_glossary.search_answer(query)
+        first = answer.hits[0]
+        assert (first.id, first.matched["by"], first.signals["name"]) == (concept, "name", query.split()[0]), query
+        assert not first.weak and answer.close_match and first.score == pytest.approx(0.6)
+    assert "IoU" in corpus_glossary.search("IoU")[0].snippet  # the sentence that uses the name
+    engine = corpus_glossary.engine
+    # a name many definitions use says nothing about which (GPU, CPU); a label's own name is
+    # left to the label (LLM); a part of a hyphenated word is no name ("NN" of "k-NN")
+    assert engine.named_by("GPU memory") == {} and engine.named_by("LLM") == {}
+    assert engine.lexical.named_by("k-NN classifier") == {}
+    assert engine.named_by("the IoU and CABAC") == {"IoU": "jaccard-index", "CABAC": "encoding"}
+
+
 def test_the_floor_is_a_setting(linked_corpus):
     result = ingest_paths([linked_corpus])
     strict = Glossary.from_ingest(result, Settings(model="fake", search_floor=1.0, search_floor_glossed=1.0))

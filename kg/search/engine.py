@@ -33,6 +33,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LEXICAL_WEIGHT = {"ja": 0.5, "en": 0.05}
 # Label hits outrank any fused score (cosine <= 1, lexical part <= 0.5).
 _LABEL_BOOST = {"exact": 10.0, "prefix": 5.0, "acronym": 5.0, "contains": 0.1}
+# A name that no label spells and one concept's definitions use ("IoU": the entry "also called
+# IoU") ranks that concept with a label's prefix and is as close as a label held in the query
+# at its best: the letters of a name mean nothing to the dense model (IoU's nearest concepts
+# by cosine were RDO and OpenAI, at 0.35).
+_NAMED_BOOST, _NAMED_SCORE = 5.0, 0.6
 _SNIPPET_CHARS = 160
 
 
@@ -41,7 +46,8 @@ class SearchHit:
     """One ranked concept, with what matched and why.
 
     ``score`` is its relevance on one 0-1 scale whatever found it: a label's match (1 exact,
-    0.5-0.9 a prefix, 0.9 the label's initials, 0.2-0.5 a label held in the query), else the
+    0.5-0.9 a prefix, 0.9 the label's initials, 0.2-0.5 a label held in the query; 0.6 for a
+    name of the query that only its definition uses, ``signals["name"]``), else the
     cosine of its meaning to the query's (``lexical`` mode: the share of the query's words it
     holds). ``weak``: below the store's floor (``Settings.search_floor``)."""
 
@@ -50,7 +56,7 @@ class SearchHit:
     labels: dict[str, str]
     score: float
     snippet: str
-    matched: dict[str, str]  # kind (label | definition), text, lang, by (label | dense | lexical)
+    matched: dict[str, str]  # kind (label | definition), text, lang, by (label | name | dense | lexical)
     source: dict[str, Any] | None
     signals: dict[str, Any] = field(default_factory=dict)
     weak: bool = False
@@ -175,6 +181,11 @@ class SearchEngine:
                 )
                 note(hit.concept_id, "label", hit.kind)
                 note(hit.concept_id, "label_score", max(hit.score, signals[hit.concept_id].get("label_score", 0.0)))
+            for name, cid in self.named_by(text).items():
+                scores[cid] = scores.get(cid, 0.0) + _NAMED_BOOST * _NAMED_SCORE
+                matched.setdefault(cid, {"by": "name"})  # the sentence with the name is found if shown
+                note(cid, "name", name)
+                note(cid, "label_score", max(_NAMED_SCORE, signals[cid].get("label_score", 0.0)))
         dense_last = 0.0  # the cosine of the last dense hit
         if mode in ("hybrid", "dense") and self.semantic is not None:
             dense = self.semantic.search(text, pool)
@@ -243,6 +254,12 @@ class SearchEngine:
                 )
             )
         return tuple(hits)
+
+    def named_by(self, query: str) -> dict[str, str]:
+        """The names in ``query`` that one concept's definitions use (``LexicalIndex.named_by``),
+        with that concept, but for a name a label spells or begins (its label matches it)."""
+        return {name: cid for name, cid in self.lexical.named_by(query).items()
+                if not any(hit.kind in ("exact", "acronym", "prefix") for hit in self.labels.match(name, limit=5))}
 
     def unknown_names(self, query: str) -> list[str]:
         """The names in ``query`` no label or definition uses (``LexicalIndex.unknown_names``),

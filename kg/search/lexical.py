@@ -31,6 +31,9 @@ _LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
 # with digits (GPT4, H264); not a capitalised ordinary word (What, Gibbs).
 _NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)"
                    r"(?![A-Za-z0-9])")
+# A name as a whole word, not a part of a hyphenated one ("NN" of "k-NN" names nothing).
+_WHOLE_NAME = re.compile(r"(?<![A-Za-z0-9-])(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*"
+                         r"|[A-Za-z]+[0-9][A-Za-z0-9]*)(?![A-Za-z0-9-])")
 _SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
 
 # Function words only: the definitions are mostly Japanese, so an English "the" is
@@ -318,6 +321,9 @@ class LexicalIndex:
         # each label alone and keeping the best measured worse on the dev queries).
         self._vocab: dict[str, int] = {}
         vocab = self._vocab
+        # Each name the definitions use (IoU, CABAC, AdamW), casefolded -> the one concept whose
+        # definitions use it, or -1 when several do (see ``named_by``).
+        self._names: dict[str, int] = {}
         columns = [(array("i"), array("i"), array("i")) for _field in range(2)]  # term ids, concepts, tfs (int32)
 
         def add(field: int, doc: int, counts: Counter[str]) -> None:
@@ -334,6 +340,8 @@ class LexicalIndex:
                 passages.append(_Passage("label", label.text, label.lang))
             definition_terms: Counter[str] = Counter()
             for definition in concept.definitions:
+                for name in {name.casefold() for name in _WHOLE_NAME.findall(definition.text)}:
+                    self._names[name] = doc if self._names.get(name, doc) == doc else -1
                 for sentence in _sentences(definition.text):
                     definition_terms.update(tokenizer(sentence))
                     passages.append(_Passage("definition", sentence, None))
@@ -403,6 +411,24 @@ class LexicalIndex:
             if terms and not any(term in self._vocab for term in terms) and word not in names:
                 names.append(word)
         return names
+
+    def named_by(self, query: str) -> dict[str, str]:
+        """The names in ``query`` (as ``unknown_names`` finds them, but whole: not "NN" of "k-NN")
+        that the definitions of exactly one concept use, with that concept's id. A name the
+        glossary mentions once is what that definition explains: the answer to "IoU" is the
+        entry that says "also called IoU", wherever the meaning of the letters cannot lead.
+
+        >>> from kg.model import Concept, Definition, Label
+        >>> jaccard = Concept("jaccard", [Label("Jaccard Index", "en")], [Definition("Also called IoU.")])
+        >>> LexicalIndex([jaccard]).named_by("IoU of two boxes, or k-NN?")
+        {'IoU': 'jaccard'}
+        """
+        found = {}
+        for name in _WHOLE_NAME.findall(query[:MAX_QUERY_CHARS]):
+            doc = self._names.get(name.casefold(), -1)
+            if doc >= 0:
+                found.setdefault(name, self.ids[doc])
+        return found
 
     def coverage(self, concept_id: str, query: str) -> float:
         """How much of the query the concept's labels and definitions hold, 0..1: the IDF weight
