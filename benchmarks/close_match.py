@@ -34,6 +34,7 @@ LINKED_ROUNDS = [
     ("round4", f"{EVAL}/round4_queries.tsv", f"{EVAL}/round4_no_answer.tsv"),
     ("round5", f"{EVAL}/round5_queries.tsv", f"{EVAL}/round5_no_answer.tsv"),
     ("round6", f"{EVAL}/round6_queries.tsv", f"{EVAL}/round6_no_answer.tsv"),
+    ("round7", f"{EVAL}/round7_queries.tsv", f"{EVAL}/round7_no_answer.tsv"),
 ]
 BUNDLED_ROUNDS = [
     ("bundled", None, f"{EVAL}/no_answer_bundled.tsv"),
