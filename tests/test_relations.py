@@ -103,6 +103,20 @@ def test_a_label_used_as_a_verb_or_inside_quoted_text_is_no_mention(tmp_path):
     assert (ids["Sentence Embedding"], ids["Embedding"]) in used  # 埋め込みを求める: the noun
 
 
+def test_an_english_label_after_a_modal_is_its_verb(tmp_path):
+    glossary = _glossary(tmp_path, (
+        "## Query\n\nA request for data, written in a query language.\n\n"
+        "## Index\n\nA structure that finds rows without reading the whole table.\n\n"
+        "## Database\n\nAn organised collection of data that programs can query and update.\n\n"
+        "## Table\n\nRows and columns. The DBMS may not index it.\n\n"
+        "## Query Plan\n\nThe steps the DBMS chooses to run a query, reading an index or the table.\n"))
+    used = {pair for pair, use in extract(glossary).uses.items() if use.cues}
+    ids = {label: glossary.get(label).id for label in ("Query", "Index", "Database", "Table", "Query Plan")}
+    assert (ids["Database"], ids["Query"]) not in used  # "can query": the verb
+    assert (ids["Table"], ids["Index"]) not in used  # "may not index"
+    assert (ids["Query Plan"], ids["Query"]) in used and (ids["Query Plan"], ids["Index"]) in used  # nouns
+
+
 def test_a_list_item_names_its_head_term_not_each_word(tmp_path):
     # "- Weight Decay" under Overfitting's countermeasures is Weight Decay, not a kind called Weight.
     glossary = _glossary(tmp_path, (

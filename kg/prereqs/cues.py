@@ -240,6 +240,20 @@ def _in_brackets(text: str, begin: int) -> bool:
 
 # A term used as a verb in Japanese: "分類される" (is classified), "最適化させる".
 _VERBAL_AFTER = re.compile(r"^(?:される|された|されて|されず|されな|されま|させ)")
+# ... and in English: a one-word label right after a modal is its verb ("programs can query
+# and update it", "a DBMS may index it"); a modal is never followed by a noun. ("to" is: "similar
+# to Query".)
+_MODAL_BEFORE = re.compile(r"\b(?:can|cannot|could|may|might|must|shall|should|will|would)(?:\s+not)?\s+$")
+_ONE_LATIN_WORD = re.compile(r"[a-z][a-z-]*")
+
+
+def _english_verb(before: str, text: str) -> bool:
+    """Whether the label ``text`` (normalised), found right after ``before``, is a verb there.
+
+    >>> _english_verb("programs can ", "query"), _english_verb("a ", "query")
+    (True, False)
+    """
+    return bool(_ONE_LATIN_WORD.fullmatch(text) and _MODAL_BEFORE.search(before))
 
 
 @dataclass
@@ -438,7 +452,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
 
     ``reading``: ``user``'s definition already read (``Reading``), when it uses several terms.
     A term named only inside a worked example's text, or only as a verb ("命令を埋め込み、",
-    "分類される"), is not used at all.
+    "分類される", "can query"), is not used at all.
     """
     reading = reading or Reading(user, set(sentences))
     texts = set(reading.texts.get(used.id, ()))
@@ -464,7 +478,7 @@ def use_evidence(user: Concept, used: Concept, sentences: list[str], count: int,
                 continue
             before, after = folded[:at], folded[at + len(text) :]
             if _VERBAL_AFTER.match(after) or is_verb_form(folded, at, at + len(text)) \
-                    or _quoted(folded, at, at + len(text)):
+                    or _english_verb(before, text) or _quoted(folded, at, at + len(text)):
                 as_verb = True
                 break  # the label's word used as a verb, or inside quoted text: no mention of the term
             as_term = True
