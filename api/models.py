@@ -187,9 +187,9 @@ class SearchHitOut(BaseModel):
     )
     score: float = Field(description="Relevance, 0-1, on one scale whatever found the hit: a label match (1 "
                                      "exact, 0.5-0.9 a prefix, 0.9 a label's initials, 0.2-0.5 a label inside the "
-                                     "query; 0.6 a name of the query only this concept's definition uses), else closeness "
-                                     "of meaning (cosine; in `lexical` mode the share of the query's words the "
-                                     "concept holds). `matched.by` says which signal found it.")
+                                     "query; 0.6 a name of the query only this concept's definition uses), else "
+                                     "closeness of meaning (cosine; in `lexical` mode the share of the query's "
+                                     "words the concept holds). `matched.by` says which signal found it.")
     weak: bool = Field(False, description="Below the relevance floor (`KG_SEARCH_FLOOR`): a weak match, shown "
                                           "apart on the search page.")
     snippet: str = Field(description="A short extract of the matched passage or the definition.")

@@ -189,6 +189,20 @@ def test_unchanged_sources_do_no_work(tmp_path, settings):
     assert (settings.store / "CURRENT").read_bytes() == current
 
 
+def test_a_dag_saved_by_another_reading_is_inferred_again(tmp_path, settings, monkeypatch):
+    from kg.prereqs import saved
+
+    corpus = write_glossary(tmp_path / "corpus", {"dl.md": GOOD})
+    update_store([corpus], settings)
+    directory = Glossary.open(settings).directory
+    assert saved.load_dag(directory) is not None  # the DAG saved with the version is what is served
+    monkeypatch.setattr(saved, "READING_VERSION", saved.READING_VERSION + 1)  # a later kg reads otherwise
+    assert saved.load_dag(directory) is None
+    inferred = Glossary.open(settings).prerequisites  # inferred again, not served stale
+    monkeypatch.undo()
+    assert sorted(inferred.edges) == sorted(saved.load_dag(directory).edges)
+
+
 def test_changed_file_creates_new_version(tmp_path, settings):
     corpus = write_glossary(tmp_path / "corpus", {"dl.md": GOOD})
     first = update_store([corpus], settings)

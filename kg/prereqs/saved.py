@@ -18,12 +18,17 @@ from kg.prereqs.model import MODEL_PATH
 
 DAG_FILE = "prerequisites.json"
 FORMAT_VERSION = 2  # 2: each edge's relation and the words that show it
+#: How definitions are read into candidate pairs (``kg.prereqs.cues``): bump it when that reading
+#: changes what is inferred, so that a version saved by an older reading is inferred again when
+#: it is loaded, not served stale until its sources change. 1: an English label after a modal is
+#: its verb.
+READING_VERSION = 1
 
 
 def model_fingerprint(path: Path | str = MODEL_PATH) -> str:
-    """sha256 of the model file and of this format: what a saved DAG is valid for."""
+    """sha256 of the model file, this format and the reading: what a saved DAG is valid for."""
     digest = hashlib.sha256(Path(path).read_bytes())
-    digest.update(f"format {FORMAT_VERSION}".encode())
+    digest.update(f"format {FORMAT_VERSION} reading {READING_VERSION}".encode())
     return digest.hexdigest()
 
 
