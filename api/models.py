@@ -186,7 +186,8 @@ class SearchHitOut(BaseModel):
         description="prefLabel by language.", examples=[{"ja": "ドロップアウト", "en": "Dropout"}]
     )
     score: float = Field(description="Relevance, 0-1, on one scale whatever found the hit: a label match (1 "
-                                     "exact, 0.5-0.9 a prefix, 0.9 a label's initials, 0.2-0.5 a label inside the "
+                                     "exact, 0.5-0.9 a prefix, 0.9 a label's initials, 0.72-0.8 a label misspelt, "
+                                     "0.2-0.5 a label inside the "
                                      "query; 0.6 a name of the query only this concept's definition uses), else "
                                      "closeness of meaning (cosine; in `lexical` mode the share of the query's "
                                      "words the concept holds). `matched.by` says which signal found it.")

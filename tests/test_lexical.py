@@ -157,6 +157,24 @@ def test_the_initials_of_a_label_find_it_when_no_label_spells_them():
     assert matcher.match("LSM")[0].concept_id == "lsm"
 
 
+def test_a_misspelt_label_of_eight_characters_or_more_is_a_typo_hit():
+    matcher = LabelMatcher([
+        _concept("perplexity", "パープレキシティ", "Perplexity"),
+        _concept("confusion-matrix", "混同行列", "Confusion Matrix"),
+        _concept("neural-network", "ニューラルネットワーク", "Neural Network"),
+        _concept("dropout", "Dropout"),
+    ])
+    for query, concept in [("perplexty", "perplexity"), ("confussion matrix", "confusion-matrix"),
+                           ("Perplexityy", "perplexity")]:
+        hit = matcher.match(query)[0]
+        assert (hit.concept_id, hit.kind) == (concept, "typo") and 0.72 <= hit.score <= 0.8, query
+    # a label spelt right is exact, not a typo of another; a short key is no typo (one letter is
+    # too much of "Dropot"); another term that shares most letters is none either
+    assert [h.kind for h in matcher.match("Perplexity")] == ["exact"]
+    assert matcher.match("Dropot") == []
+    assert matcher.match("グラフニューラルネットワーク") == []
+
+
 @pytest.mark.parametrize("query", BAD_QUERIES)
 def test_matcher_bad_queries(matcher, query):
     assert isinstance(matcher.match(query), list)

@@ -242,6 +242,13 @@ def test_a_name_only_one_definition_uses_finds_that_concept(corpus_glossary):
     assert engine.named_by("the IoU and CABAC") == {"IoU": "jaccard-index", "CABAC": "encoding"}
 
 
+def test_a_misspelt_label_is_found_as_a_close_match(corpus_glossary):
+    for query, concept in [("perplexty", "perplexity"), ("confussion matrix", "confusion-matrix"),
+                           ("backpropogation", "backpropagation")]:
+        answer = corpus_glossary.search_answer(query)
+        assert (answer.hits[0].id, answer.hits[0].signals["label"]) == (concept, "typo") and answer.close_match
+
+
 def test_the_floor_is_a_setting(linked_corpus):
     result = ingest_paths([linked_corpus])
     strict = Glossary.from_ingest(result, Settings(model="fake", search_floor=1.0, search_floor_glossed=1.0))

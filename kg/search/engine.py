@@ -32,7 +32,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # 0.79 -> 0.61 at w=0.5). Rank fusion (RRF) was worse than both. See README.
 _LEXICAL_WEIGHT = {"ja": 0.5, "en": 0.05}
 # Label hits outrank any fused score (cosine <= 1, lexical part <= 0.5).
-_LABEL_BOOST = {"exact": 10.0, "prefix": 5.0, "acronym": 5.0, "contains": 0.1}
+_LABEL_BOOST = {"exact": 10.0, "prefix": 5.0, "acronym": 5.0, "typo": 5.0, "contains": 0.1}
 # A name that no label spells and one concept's definitions use ("IoU": the entry "also called
 # IoU") ranks that concept with a label's prefix and is as close as a label held in the query
 # at its best: the letters of a name mean nothing to the dense model (IoU's nearest concepts
@@ -46,10 +46,10 @@ class SearchHit:
     """One ranked concept, with what matched and why.
 
     ``score`` is its relevance on one 0-1 scale whatever found it: a label's match (1 exact,
-    0.5-0.9 a prefix, 0.9 the label's initials, 0.2-0.5 a label held in the query; 0.6 for a
-    name of the query that only its definition uses, ``signals["name"]``), else the
-    cosine of its meaning to the query's (``lexical`` mode: the share of the query's words it
-    holds). ``weak``: below the store's floor (``Settings.search_floor``)."""
+    0.5-0.9 a prefix, 0.9 the label's initials, 0.72-0.8 a label misspelt, 0.2-0.5 a label held
+    in the query; 0.6 for a name of the query that only its definition uses, ``signals["name"]``),
+    else the cosine of its meaning to the query's (``lexical`` mode: the share of the query's
+    words it holds). ``weak``: below the store's floor (``Settings.search_floor``)."""
 
     id: str
     name: str
