@@ -35,12 +35,14 @@ LINKED_ROUNDS = [
     ("round5", f"{EVAL}/round5_queries.tsv", f"{EVAL}/round5_no_answer.tsv"),
     ("round6", f"{EVAL}/round6_queries.tsv", f"{EVAL}/round6_no_answer.tsv"),
     ("round7", f"{EVAL}/round7_queries.tsv", f"{EVAL}/round7_no_answer.tsv"),
+    ("round8", f"{EVAL}/round8_queries.tsv", f"{EVAL}/round8_no_answer.tsv"),
 ]
 BUNDLED_ROUNDS = [
     ("bundled", None, f"{EVAL}/no_answer_bundled.tsv"),
     ("bundled2", f"{EVAL}/round2_bundled_queries.tsv", f"{EVAL}/round2_bundled_no_answer.tsv"),
 ]
 FLOORS = [round(0.20 + 0.01 * step, 2) for step in range(31)]  # 0.20 .. 0.50
+SWEEP_FLOORS, SWEEP_GLOSSED = (0.29, 0.30, 0.31, 0.32), (0.36, 0.37, 0.38, 0.39, 0.40)
 
 
 def collect(glossary: Glossary, rounds: list[tuple[str, str | None, str]], shared: Path) -> list[dict[str, Any]]:
@@ -124,8 +126,11 @@ def run(shared: Path, progress: Callable[[str], None] = print) -> dict[str, Any]
     pooled = {"answerable_close": sum(_close(r, *left_out[r["round"]]) for r in rows if r["answerable"]) / answerable,
               "no_answer_told": sum(not _close(r, *left_out[r["round"]]) for r in rows if not r["answerable"])
               / (len(rows) - answerable)}
+    # the whole pool at floors around the shipped ones: the trade between the two halves
+    sweep = [{"floors": (floor, glossed), **shares(rows, floor, glossed)}
+             for floor in SWEEP_FLOORS for glossed in SWEEP_GLOSSED]
     return {"keep": KEEP, "shipped_floors": shipped, "rounds": per_round, "left_out": pooled,
-            "shipped": shares(rows, *shipped), "pool_choice": choose(rows),
+            "shipped": shares(rows, *shipped), "pool_choice": choose(rows), "sweep": sweep,
             "queries": {"answerable": answerable, "no_answer": len(rows) - answerable}}
 
 
@@ -147,4 +152,9 @@ def format_table(result: dict[str, Any]) -> str:
                  f"{pair(result['left_out']):>15}  {pair(result['shipped'])}")
     floor, glossed = result["pool_choice"]
     lines.append(f"the whole pool would choose {floor:.2f} (glossed {glossed:.2f})")
+    lines.append("the whole pool at other floors (rows: floor; columns: glossed floor):")
+    lines.append(f"{'':>9} " + " ".join(f"{g:>15.2f}" for g in SWEEP_GLOSSED))
+    for floor in SWEEP_FLOORS:
+        cells = [pair(entry) for entry in result["sweep"] if entry["floors"][0] == floor]
+        lines.append(f"{floor:>9.2f} " + " ".join(f"{cell:>15}" for cell in cells))
     return "\n".join(lines)

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     search_floor: float = Field(0.30, ge=0, le=1,
                                 description="Relevance (0-1) below which a search hit is a weak match; when no "
                                             "hit clears it, the answer says there is no close match.")
-    search_floor_glossed: float = Field(0.37, ge=0, le=1,
+    search_floor_glossed: float = Field(0.38, ge=0, le=1,
                                         description="The same floor for a Japanese query glossed into English "
                                                     "before embedding (`gloss_japanese`): word-by-word glosses "
                                                     "of query and definitions meet at higher cosines.")
