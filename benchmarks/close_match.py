@@ -36,6 +36,7 @@ LINKED_ROUNDS = [
     ("round6", f"{EVAL}/round6_queries.tsv", f"{EVAL}/round6_no_answer.tsv"),
     ("round7", f"{EVAL}/round7_queries.tsv", f"{EVAL}/round7_no_answer.tsv"),
     ("round8", f"{EVAL}/round8_queries.tsv", f"{EVAL}/round8_no_answer.tsv"),
+    ("round9", f"{EVAL}/round9_queries.tsv", f"{EVAL}/round9_no_answer.tsv"),
 ]
 BUNDLED_ROUNDS = [
     ("bundled", None, f"{EVAL}/no_answer_bundled.tsv"),
