@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 LEXICAL_FILE = "lexical.pickle"
 #: Bump when LabelMatcher or LexicalIndex change what they hold: older files are rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 def save_lexical(directory: Path | str, labels: LabelMatcher, lexical: LexicalIndex) -> None:
