@@ -107,12 +107,10 @@ async def serve(request: Request, glossary, answer: Answer) -> Response:
     than the hop to a thread), else in the thread pool (milliseconds among 100,000 concepts)."""
     cache: LRUCache[bytes] = request.app.state.answers
     key = _full_key(glossary, answer.key)
-    data = cache.peek(key)
-    if data is None:
-        if len(glossary) <= INLINE_MAX_CONCEPTS:
-            data = cache.get(key, _serialize(answer))
-        else:
-            data = await run_in_threadpool(cache.get, key, _serialize(answer))
+    if len(glossary) <= INLINE_MAX_CONCEPTS:
+        data = cache.get(key, _serialize(answer))
+    elif (data := cache.peek(key)) is None:
+        data = await run_in_threadpool(cache.get, key, _serialize(answer))
     return Response(data, media_type="application/json")
 
 

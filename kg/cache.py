@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
+_MISSING = object()  # a key not held (a value may be None)
+
 #: Bytes counted for each entry beyond its value: the key, the dict slot, the tuple (a rough mean).
 ENTRY_OVERHEAD = 256
 
@@ -59,10 +61,9 @@ class LRUCache(Generic[V]):
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
         """The cached value for ``key``, computing (outside the lock) and storing it on a miss."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key][0]
+        found = self._lookup(key)
+        if found is not _MISSING:
+            return found
         value = compute()
         cost = (self._sizer(value) + ENTRY_OVERHEAD) if self._max_bytes is not None else 0
         if self._max_bytes is not None and cost > self._max_bytes:
@@ -79,11 +80,15 @@ class LRUCache(Generic[V]):
 
     def peek(self, key: Hashable) -> V | None:
         """The cached value for ``key`` (marked as recently used), or None."""
+        found = self._lookup(key)
+        return None if found is _MISSING else found
+
+    def _lookup(self, key: Hashable) -> Any:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key][0]
-        return None
+        return _MISSING
 
     def clear(self) -> None:
         with self._lock:

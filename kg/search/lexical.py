@@ -30,11 +30,10 @@ _RUNS = re.compile(rf"(?P<ja>[{JAPANESE_CHARS}]+)|(?P<word>[^\W_{JAPANESE_CHARS}
 _LONG_VOWEL = re.compile(r"(?<=[\u30a0-\u30ff])ー")
 # A name as people write one: an acronym (LLM, JWT), CamelCase (XGBoost, LightGBM) or a word
 # with digits (GPT4, H264); not a capitalised ordinary word (What, Gibbs).
-_NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)"
-                   r"(?![A-Za-z0-9])")
+_NAME_WORD = r"(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)"
+_NAME = re.compile(rf"(?<![A-Za-z0-9]){_NAME_WORD}(?![A-Za-z0-9])")
 # A name as a whole word, not a part of a hyphenated one ("NN" of "k-NN" names nothing).
-_WHOLE_NAME = re.compile(r"(?<![A-Za-z0-9-])(?:[A-Z][A-Z0-9]+|[A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*"
-                         r"|[A-Za-z]+[0-9][A-Za-z0-9]*)(?![A-Za-z0-9-])")
+_WHOLE_NAME = re.compile(rf"(?<![A-Za-z0-9-]){_NAME_WORD}(?![A-Za-z0-9-])")
 _SENTENCES = re.compile(r"\n+|(?<=[。！？])|(?<=[.!?])\s+")
 
 # Function words only: the definitions are mostly Japanese, so an English "the" is
